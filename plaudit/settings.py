@@ -1,0 +1,64 @@
+"""Every setting Plaudit reads, in one place.
+
+All settings come from environment variables; nothing else is read implicitly.
+
+| variable                | default                  | meaning |
+|-------------------------|--------------------------|---------|
+| PLAUDIT_HOME            | ./.plaudit               | local state: embedded PostgreSQL data, inbox, Prefect home, dbt target |
+| PLAUDIT_DATABASE_URL    | (embedded server)        | a PostgreSQL URL; when set, the embedded server is never started |
+| PLAUDIT_OUT_DIR         | ./out                    | where emails (.eml) and exports are written |
+| PLAUDIT_SMTP_URL        | (unset: write .eml)      | smtp://user:pass@host:port, or smtp+starttls://...; when set, emails are sent |
+| PLAUDIT_PROGRAMS_DIR    | ./programs               | where `--program NAME` looks for NAME.yml |
+| PLAUDIT_INBOX_DIR       | $PLAUDIT_HOME/inbox      | files the nightly flow picks up by itself (one file per kind) |
+| PLAUDIT_DB_NAME         | plaudit                  | database created on the embedded server |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None
+    out_dir: Path
+    smtp_url: str | None
+    programs_dir: Path
+    inbox_dir: Path
+    db_name: str
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def emails_dir(self) -> Path:
+        return self.out_dir / "emails"
+
+
+def load() -> Settings:
+    """Read the settings from the environment (call again after changing os.environ)."""
+    cwd = Path.cwd()
+    home = Path(os.environ.get("PLAUDIT_HOME") or cwd / ".plaudit").expanduser().resolve()
+    return Settings(
+        home=home,
+        database_url=os.environ.get("PLAUDIT_DATABASE_URL") or None,
+        out_dir=Path(os.environ.get("PLAUDIT_OUT_DIR") or cwd / "out").expanduser().resolve(),
+        smtp_url=os.environ.get("PLAUDIT_SMTP_URL") or None,
+        programs_dir=Path(os.environ.get("PLAUDIT_PROGRAMS_DIR") or cwd / "programs").resolve(),
+        inbox_dir=Path(os.environ.get("PLAUDIT_INBOX_DIR") or home / "inbox").resolve(),
+        db_name=os.environ.get("PLAUDIT_DB_NAME") or "plaudit",
+    )
+
+
+def quiet_third_parties() -> None:
+    """Offline and quiet defaults for Prefect, dbt and GX, set before they are imported."""
+    s = load()
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_HOME", str(s.home / "prefect"))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
