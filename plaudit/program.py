@@ -197,3 +197,35 @@ def resolve(name_or_path: str, programs_dir: Path) -> Path:
     if p.suffix in (".yml", ".yaml") or p.exists():
         return p
     return programs_dir / f"{name_or_path}.yml"
+
+
+def store(conn: Any, prog: Program) -> str:
+    """Record this program version (a no-op if its content was stored before). Returns its id."""
+    vid = prog.version_id
+    conn.execute(
+        "insert into plaudit.program_versions (program, version_id, effective_from, attribution_model,"
+        " value_per_point, currency, auto_approve_up_to_minor, monthly_budget_minor, max_award_minor,"
+        " definition) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (program, version_id) do nothing",
+        [
+            prog.program, vid, prog.effective_from, prog.attribution.model, prog.awards.value_per_point,
+            prog.currency, prog.minor(prog.awards.auto_approve_up_to), prog.minor(prog.budget.monthly),
+            prog.minor(prog.awards.max_award),
+            json.dumps(prog.model_dump(mode="json")),
+        ],
+    )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into plaudit.program_point_rules (program, version_id, rule_id, feedback_kind,"
+            " score_min, score_max, points) values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
+            [
+                (prog.program, vid, r.rule, r.kind, *(r.scores or (0, 0)), r.points)
+                for r in prog.points
+            ],
+        )
+        cur.executemany(
+            "insert into plaudit.program_eligibility (program, version_id, dimension, value)"
+            " values (%s, %s, 'role', %s) on conflict do nothing",
+            [(prog.program, vid, role) for role in prog.eligibility.roles or []],
+        )
+    return vid

@@ -134,10 +134,20 @@ create table plaudit.program_versions (
     auto_approve_up_to_minor    bigint not null,
     monthly_budget_minor        bigint not null check (monthly_budget_minor >= 0),
     max_award_minor             bigint not null,
-    eligible_roles              text[],
     definition                  jsonb not null,
     loaded_at                   timestamptz not null default now(),
     primary key (program, version_id)
+);
+
+-- Who a version covers: one row per (dimension, value); no rows for a
+-- dimension means everyone is covered on it.
+create table plaudit.program_eligibility (
+    program         text not null,
+    version_id      text not null,
+    dimension       text not null check (dimension in ('role')),
+    value           text not null,
+    primary key (program, version_id, dimension, value),
+    foreign key (program, version_id) references plaudit.program_versions
 );
 
 create table plaudit.program_point_rules (

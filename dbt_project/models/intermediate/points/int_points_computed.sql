@@ -1,0 +1,128 @@
+-- Points earned by each eligible employee for each attributed piece of
+-- feedback and each nomination, under the program version in force at the
+-- time. Eligibility: the employee's role is covered by the program, they were
+-- hired and not yet terminated when the feedback was given.
+
+with
+
+attributed as (
+
+    select * from {{ ref('int_feedback_attributed') }}
+
+),
+
+nominations as (
+
+    select * from {{ ref('stg_raw__nominations') }}
+    where nominated_at < {{ night_end() }}
+
+),
+
+versions as (
+
+    select * from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
+
+),
+
+rules as (
+
+    select * from {{ ref('stg_program__point_rules') }}
+    where program = '{{ var("program") }}'
+
+),
+
+eligibility as (
+
+    select * from {{ ref('stg_program__eligibility') }}
+    where program = '{{ var("program") }}'
+
+),
+
+employees as (
+
+    select * from {{ ref('stg_raw__employees') }}
+
+),
+
+feedback_points as (
+
+    select
+        'feedback_points' as entry_kind,
+        'feedback' as source_kind,
+        a.response_id as source_id,
+        a.employee_id,
+        a.version_id,
+        r.rule_id,
+        a.attribution_weight,
+        r.points as rule_points,
+        round(r.points * a.attribution_weight, 2) as points,
+        a.responded_at as effective_at
+    from attributed as a
+    inner join rules as r
+        on a.version_id = r.version_id
+        and a.feedback_kind = r.feedback_kind
+        and a.score between r.score_min and r.score_max
+
+),
+
+nomination_points as (
+
+    select
+        'nomination_points' as entry_kind,
+        'nomination' as source_kind,
+        n.nomination_id as source_id,
+        n.nominee_employee_id as employee_id,
+        v.version_id,
+        r.rule_id,
+        1::numeric(9, 6) as attribution_weight,
+        r.points as rule_points,
+        r.points as points,
+        n.nominated_at as effective_at
+    from nominations as n
+    inner join versions as v
+        on n.nominated_at::date >= v.effective_from
+        and n.nominated_at::date < v.effective_to
+    inner join rules as r
+        on v.version_id = r.version_id
+        and r.feedback_kind = 'nomination'
+
+),
+
+all_points as (
+
+    select * from feedback_points
+    union all
+    select * from nomination_points
+
+)
+
+select
+    p.entry_kind,
+    p.source_kind,
+    p.source_id,
+    p.employee_id,
+    p.version_id,
+    p.rule_id,
+    p.attribution_weight,
+    p.rule_points,
+    p.points,
+    p.effective_at
+from all_points as p
+inner join versions as v on p.version_id = v.version_id
+inner join employees as e on p.employee_id = e.employee_id
+where
+    (
+        not exists (
+            select 1 from eligibility as el
+            where el.version_id = p.version_id and el.dimension = 'role'
+        )
+        or exists (
+            select 1 from eligibility as el
+            where el.version_id = p.version_id and el.dimension = 'role'
+                and el.covered_value = e.employee_role
+        )
+    )
+    and (e.hire_date is null or e.hire_date <= p.effective_at::date)
+    and (e.terminated_on is null or e.terminated_on > p.effective_at::date)
+    and p.points > 0

@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'employees') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        employee_id,
+        nullif(manager_id, '') as manager_id,
+
+        -- dimensions
+        full_name,
+        split_part(full_name, ' ', 1) as first_name,
+        lower(email) as email,
+        coalesce(nullif(locale, ''), 'en') as locale,
+        team,
+        cost_centre,
+        role as employee_role,
+        location,
+        status as employment_status,
+
+        -- dates
+        hire_date,
+        terminated_on
+
+    from source
+
+)
+
+select * from renamed

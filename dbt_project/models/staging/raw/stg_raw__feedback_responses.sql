@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'feedback_responses') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        response_id,
+        interaction_id,
+        nullif(employee_id, '') as named_employee_id,
+
+        -- dimensions
+        feedback_kind,
+        channel,
+        nullif(trim(comment), '') as comment,
+
+        -- numerics
+        score,
+
+        -- timestamps
+        responded_at
+
+    from source
+
+)
+
+select * from renamed

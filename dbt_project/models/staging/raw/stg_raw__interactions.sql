@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'interactions') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        interaction_id,
+        account_id,
+        customer_id,
+
+        -- dimensions
+        interaction_kind,
+        channel,
+        queue,
+
+        -- timestamps
+        opened_at,
+        closed_at
+
+    from source
+
+)
+
+select * from renamed

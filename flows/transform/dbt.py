@@ -1,0 +1,96 @@
+"""Run the dbt project in-process, reusing the parsed manifest within a process."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plaudit import db, settings
+from plaudit.errors import GateFailed, PlauditError
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+_manifest_cache: dict[str, Any] = {}
+
+
+@dataclass
+class BuildResult:
+    models: int = 0
+    tests_passed: int = 0
+    unit_tests_passed: int = 0
+    failures: list[str] = field(default_factory=list)
+    manifest_hash: str | None = None
+
+
+def _prepare(url: str) -> list[str]:
+    s = settings.load()
+    os.environ.update(db.dbt_env(url))
+    target = s.home / "dbt" / "target"
+    logs = s.home / "dbt" / "logs"
+    target.mkdir(parents=True, exist_ok=True)
+    return [
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", str(target),
+        "--log-path", str(logs),
+    ]
+
+
+def _runner():  # type: ignore[no-untyped-def]
+    settings.quiet_third_parties()
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner(manifest=_manifest_cache.get("manifest"))
+
+
+def parse(url: str) -> Any:
+    """Parse once per process; later builds reuse the manifest."""
+    if "manifest" not in _manifest_cache:
+        from dbt.cli.main import dbtRunner
+
+        res = dbtRunner().invoke(["parse", "--quiet", *_prepare(url)])
+        if not res.success:
+            raise PlauditError(f"dbt could not parse {PROJECT_DIR}: {res.exception}")
+        _manifest_cache["manifest"] = res.result
+    return _manifest_cache["manifest"]
+
+
+def build(url: str, *, night: str, program: str, select: str | None = None) -> BuildResult:
+    """`dbt build` (models, unit tests, data tests). A failure raises GateFailed naming it."""
+    parse(url)
+    args = ["build", "--quiet", "--no-use-colors", *_prepare(url), "--vars", json.dumps({"night": night, "program": program})]
+    if select:
+        args += ["--select", select]
+    res = _runner().invoke(args)
+    out = BuildResult()
+    manifest_file = settings.load().home / "dbt" / "target" / "manifest.json"
+    if manifest_file.exists():
+        import hashlib
+
+        out.manifest_hash = hashlib.sha256(manifest_file.read_bytes()).hexdigest()[:12]
+    if res.result is None:
+        raise PlauditError(f"dbt build did not run: {res.exception}")
+    for r in res.result.results:
+        node = r.node
+        status = str(r.status).lower().split(".")[-1]
+        if status in ("error", "fail"):
+            what = f"{node.resource_type} {node.name}"
+            msg = " ".join(line.strip() for line in (r.message or status).strip().splitlines()[:6])
+            out.failures.append(f"{what}: {msg}")
+        elif node.resource_type == "model":
+            out.models += 1
+        elif node.resource_type == "unit_test":
+            out.unit_tests_passed += 1
+        elif node.resource_type == "test":
+            out.tests_passed += 1
+    if out.failures or not res.success:
+        detail = "\n  ".join(out.failures) or str(res.exception)
+        raise GateFailed(
+            f"dbt build failed, nothing was published:\n  {detail}\n"
+            f"Inspect the models in the database (schemas staging, intermediate, marts) and the log in "
+            f"{settings.load().home / 'dbt' / 'logs'}."
+        )
+    return out
