@@ -1,0 +1,53 @@
+"""Great Expectations suites on the marts, as code.
+
+Thresholds that depend on the run (the night, the program's maximum award)
+are expectation parameters, filled in by the checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# (schema, table) → suite; built lazily because `import great_expectations` costs seconds.
+TABLES = {
+    "ledger_entries": ("marts", "fct_ledger_entries"),
+    "award_proposals": ("marts", "fct_award_proposals"),
+}
+
+
+def build_suites() -> dict[str, Any]:
+    import great_expectations as gx
+
+    e = gx.expectations
+    return {
+        "ledger_entries": gx.ExpectationSuite(
+            name="ledger_entries",
+            expectations=[
+                e.ExpectColumnValuesToNotBeNull(column="entry_id"),
+                e.ExpectColumnValuesToBeUnique(column="entry_id"),
+                e.ExpectColumnValuesToNotBeNull(column="employee_id"),
+                e.ExpectColumnValuesToBeBetween(column="points", min_value=0, strict_min=True),
+                e.ExpectColumnValuesToBeBetween(
+                    column="attribution_weight", min_value=0, max_value=1, strict_min=True
+                ),
+                # Nothing from the future: feedback after the night must not be counted.
+                e.ExpectColumnMaxToBeBetween(
+                    column="effective_at", max_value={"$PARAMETER": "night_end"}, strict_max=True
+                ),
+            ],
+        ),
+        "award_proposals": gx.ExpectationSuite(
+            name="award_proposals",
+            expectations=[
+                e.ExpectColumnValuesToBeUnique(column="award_id"),
+                e.ExpectColumnValuesToNotBeNull(column="employee_id"),
+                # A single award above the program's max_award is a data error, not a payout.
+                e.ExpectColumnValuesToBeBetween(
+                    column="amount_minor", min_value=1, max_value={"$PARAMETER": "max_award_minor"}
+                ),
+                e.ExpectColumnValuesToBeInSet(
+                    column="proposed_status", value_set=["approved", "pending", "deferred"]
+                ),
+            ],
+        ),
+    }
