@@ -1,0 +1,146 @@
+"""The nightly run: ingest → dbt build → expectations → publish → emails.
+
+One deployable flow. Tasks are coarse (one dbt build, one checkpoint, one
+batch of emails); all row-level logic is in dbt. A failing dbt test or
+expectation stops the run before anything is published and is never retried.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from flows.ingest.inbox import ingest_inbox
+from flows.publish import emails as email_delivery
+from flows.publish import ledger
+from flows.transform import dbt
+from plaudit import db, runs, settings
+from plaudit import program as program_schema
+from plaudit.errors import GateFailed
+
+
+@task(name="ingest inbox")
+def ingest(url: str) -> dict[str, Any]:
+    """Ingest every new file in the inbox (each file one transaction)."""
+    results = ingest_inbox(url, settings.load().inbox_dir)
+    log = get_run_logger()
+    for r in results:
+        log.info("ingested %s: %s read, %s loaded, %s quarantined", r.file, r.rows_read, r.loaded, r.quarantined)
+    return {
+        "files": [r.as_dict() for r in results],
+        "rows_ingested": sum(r.loaded + r.updated for r in results),
+        "rows_quarantined": sum(r.quarantined for r in results),
+    }
+
+
+@task(name="load program")
+def load_program(url: str, program: str) -> dict[str, Any]:
+    """Validate the program file and record its version."""
+    path = program_schema.resolve(program, settings.load().programs_dir)
+    prog = program_schema.load(path)
+    with db.connect(url) as conn:
+        version = program_schema.store(conn, prog)
+    return {"program": prog.program, "version_id": version, "max_award_minor": prog.minor(prog.awards.max_award)}
+
+
+@task(name="dbt build")
+def dbt_build(url: str, night: date, program: str) -> dict[str, Any]:
+    r = dbt.build(url, night=night.isoformat(), program=program)
+    return {"models": r.models, "tests": r.tests_passed, "unit_tests": r.unit_tests_passed, "manifest_hash": r.manifest_hash}
+
+
+@task(name="expectations")
+def expectations(url: str, night: date, max_award_minor: int) -> dict[str, Any]:
+    from expectations.checkpoint import run_checkpoint
+
+    night_end = datetime.combine(night + timedelta(days=1), datetime.min.time(), ZoneInfo("UTC"))
+    r = run_checkpoint(url, {"night_end": night_end.isoformat(), "max_award_minor": max_award_minor})
+    return {"expectations_evaluated": r.evaluated}
+
+
+@task(name="publish")
+def publish(url: str, run_id: Any, dry_run: bool) -> dict[str, Any]:
+    """Post the ledger, open approvals, queue emails: one transaction."""
+    with db.connect(url) as conn:
+        result = ledger.preview(conn) if dry_run else ledger.publish(conn, run_id)
+    return result.__dict__
+
+
+@task(name="send emails", retries=2, retry_delay_seconds=[5, 30])
+def send_emails(url: str) -> dict[str, Any]:
+    """Deliver the queued outbox (SMTP errors are retried; each message goes once)."""
+    r = email_delivery.deliver(url)
+    return {"emails_written": r.written, "emails_sent": r.sent, "emails_failed": r.failed, "email_files": r.files}
+
+
+def default_night() -> date:
+    return (datetime.now(ZoneInfo("UTC")) - timedelta(days=1)).date()
+
+
+@flow(name="nightly", log_prints=False)
+def nightly(night: date | None = None, program: str = "demo", dry_run: bool = False) -> dict[str, Any]:
+    """Run one night for one program. `night` defaults to yesterday (UTC)."""
+    night = night or default_night()
+    log = get_run_logger()
+    url = db.database_url()
+    lock = runs.NightLock(url, program, night)
+    summary: dict[str, Any] = {"night": night.isoformat(), "program": program, "dry_run": dry_run, "stages": {}}
+    with db.connect(url) as conn:
+        run_id = runs.start(conn, program, night, dry_run)
+    summary["run_id"] = str(run_id)
+
+    def stage(name: str, fn: Any, *args: Any) -> dict[str, Any]:
+        t0 = time.monotonic()
+        out = fn(*args)
+        summary["stages"][name] = round(time.monotonic() - t0, 2)
+        return out
+
+    try:
+        if dry_run:
+            summary.update(rows_ingested=0, rows_quarantined=0, files=[])
+        else:
+            summary.update(stage("ingest", ingest, url))
+        prog = stage("program", load_program, url, program)
+        summary["program_version"] = prog["version_id"]
+        summary.update(stage("dbt", dbt_build, url, night, program))
+        summary.update(stage("expectations", expectations, url, night, prog["max_award_minor"]))
+        summary.update(stage("publish", publish, url, run_id, dry_run))
+        if dry_run:
+            summary.update(emails_written=0, emails_sent=0, emails_failed=0, email_files=[])
+        else:
+            summary.update(stage("emails", send_emails, url))
+    except Exception as exc:
+        with db.connect(url) as conn:
+            runs.finish(conn, run_id, "failed", summary, error=str(exc))
+        lock.close()
+        log.error("run %s failed: %s", run_id, exc)
+        raise
+    with db.connect(url) as conn:
+        runs.finish(conn, run_id, "completed", summary)
+    lock.close()
+    _artifact(summary)
+    log.info("night %s done: %s entries posted, %s emails", night, summary["ledger_entries_posted"], summary["emails_written"] + summary["emails_sent"])
+    return summary
+
+
+def _artifact(s: dict[str, Any]) -> None:
+    rows = [
+        ("rows ingested", s["rows_ingested"]), ("rows quarantined", s["rows_quarantined"]),
+        ("ledger entries posted", s["ledger_entries_posted"]), ("awards auto-approved", s["awards_auto_approved"]),
+        ("awards pending approval", s["awards_pending"]), ("awards deferred (budget)", s["awards_deferred"]),
+        ("emails written", s["emails_written"]), ("emails sent", s["emails_sent"]),
+    ]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    create_markdown_artifact(
+        key=f"nightly-{s['program']}",
+        markdown=f"# Night {s['night']} — {s['program']}{' (dry run)' if s['dry_run'] else ''}\n\n| | |\n|---|---|\n{table}\n",
+        description=f"Plaudit nightly summary for {s['night']}",
+    )
+
+
+__all__ = ["nightly", "GateFailed"]

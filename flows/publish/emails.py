@@ -1,0 +1,199 @@
+"""Render and deliver queued outbox messages, once each.
+
+The outbox row moves queued → sending → sent (or failed). A message's
+Message-ID and file name come from its outbox id, so a resend after a crash is
+recognisable. With no PLAUDIT_SMTP_URL, messages are written as .eml files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import psycopg
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from psycopg.rows import dict_row
+
+from plaudit import program as program_schema
+from plaudit import settings
+from plaudit.errors import ConfigError
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d")
+
+
+def mask_contacts(text: str) -> str:
+    """Customer contact details never reach an employee: mask emails and phone numbers."""
+    return _PHONE.sub("[phone removed]", _EMAIL.sub("[email removed]", text))
+
+
+def trim_words(text: str, limit: int = 280) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return f"{Decimal(amount_minor) / 100:,.2f} {currency}"
+
+
+@dataclass
+class DeliveryResult:
+    written: int = 0
+    sent: int = 0
+    failed: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+_CONTEXT_SQL = """
+select o.outbox_id, o.message_id, o.recipient_email, o.queued_at, o.attempts,
+       a.award_id, a.period, a.points, a.amount_minor, a.currency, a.program,
+       pv.definition as program_definition,
+       e.full_name, e.locale, m.full_name as manager_name,
+       coalesce((select sum(l.points) from plaudit.ledger_entries l
+                 where l.employee_id = a.employee_id and l.program = a.program), 0) as balance,
+       coalesce((
+           select jsonb_agg(q order by q.goodness desc, q.responded_at desc)
+           from (
+               select f.comment as text, f.feedback_kind as kind, f.score, f.channel, f.responded_at,
+                      (f.score - case f.feedback_kind when 'nps' then 0 when 'thumbs' then 0 else 1 end)::numeric / case f.feedback_kind when 'nps' then 10 when 'ces' then 6 when 'thumbs' then 1 else 4 end as goodness
+               from plaudit.ledger_entries l
+               join raw.feedback_responses f on l.source_kind = 'feedback' and f.response_id = l.source_id
+               where l.employee_id = a.employee_id and l.period = a.period and l.program = a.program
+                 and nullif(trim(f.comment), '') is not null
+               order by goodness desc, f.responded_at desc
+               limit 3
+           ) q
+       ), '[]'::jsonb) as quotes
+from plaudit.outbox o
+join plaudit.awards a on a.award_id = o.award_id
+join plaudit.program_versions pv on pv.program = a.program and pv.version_id = a.version_id
+join raw.employees e on e.employee_id = o.recipient_employee_id
+left join raw.employees m on m.employee_id = e.manager_id
+where o.state in ('queued', 'sending') and o.template = 'recognition'
+order by o.queued_at, o.outbox_id
+"""
+
+
+def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) for one recognition message."""
+    definition = row["program_definition"]
+    first_name = row["full_name"].split(" ", 1)[0]
+    period = datetime.strptime(row["period"], "%Y-%m")
+    ctx = {
+        "subject": f"{first_name}, your customers noticed",
+        "first_name": first_name,
+        "program_title": definition["title"],
+        "locale": row["locale"] or definition.get("communications", {}).get("default_locale", "en"),
+        "period_label": period.strftime("%B %Y"),
+        "points": f"{row['points']:,.2f}".rstrip("0").rstrip("."),
+        "amount": money(row["amount_minor"], row["currency"]),
+        "balance": f"{Decimal(row['balance']):,.2f}".rstrip("0").rstrip(".") + " pts",
+        "manager_name": row["manager_name"],
+        "quotes": [
+            {**q, "text": trim_words(mask_contacts(q["text"]))} for q in row["quotes"]
+        ],
+    }
+    return (
+        ctx["subject"],
+        env.get_template("recognition.txt.j2").render(ctx),
+        env.get_template("recognition.html.j2").render(ctx),
+    )
+
+
+def build_message(row: dict[str, Any], subject: str, text: str, html: str) -> EmailMessage:
+    definition = row["program_definition"]
+    msg = EmailMessage()
+    msg["From"] = definition.get("communications", {}).get("sender") or program_schema.Communications().sender
+    msg["To"] = str(Address(display_name=row["full_name"], addr_spec=row["recipient_email"]))
+    msg["Subject"] = subject
+    msg["Message-ID"] = row["message_id"]
+    msg["Date"] = format_datetime(row["queued_at"])
+    msg["X-Plaudit-Award"] = row["award_id"]
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def _smtp(url: str) -> smtplib.SMTP:
+    u = urlparse(url)
+    if u.scheme not in ("smtp", "smtp+starttls", "smtps"):
+        raise ConfigError(
+            f"PLAUDIT_SMTP_URL has scheme {u.scheme!r}: use smtp://, smtp+starttls:// or smtps://host:port"
+        )
+    host, port = u.hostname or "localhost", u.port or (465 if u.scheme == "smtps" else 25)
+    client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=30) if u.scheme == "smtps" else smtplib.SMTP(host, port, timeout=30)
+    if u.scheme == "smtp+starttls":
+        client.starttls()
+    if u.username:
+        client.login(unquote(u.username), unquote(u.password or ""))
+    return client
+
+
+def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
+    """Send (or write) every queued message. Each state change is committed at once."""
+    s = settings.load()
+    env = environment()
+    result = DeliveryResult()
+    with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
+        rows = conn.execute(_CONTEXT_SQL + " limit %(limit)s", {"limit": limit}).fetchall()
+        if not rows:
+            return result
+        smtp = _smtp(s.smtp_url) if s.smtp_url else None
+        s.emails_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for row in rows:
+                conn.execute(
+                    "update plaudit.outbox set state = 'sending', attempts = attempts + 1 where outbox_id = %s",
+                    [row["outbox_id"]],
+                )
+                msg = build_message(row, *render_recognition(env, row))
+                try:
+                    if smtp is not None:
+                        smtp.send_message(msg)
+                        where = s.smtp_url.split("@")[-1] if s.smtp_url else ""
+                        result.sent += 1
+                    else:
+                        path = s.emails_dir / f"{row['outbox_id']}.eml"
+                        tmp = path.with_suffix(".eml.tmp")
+                        tmp.write_bytes(bytes(msg))
+                        os.replace(tmp, path)
+                        where = str(path)
+                        result.written += 1
+                        result.files.append(str(path))
+                except (smtplib.SMTPException, OSError) as exc:
+                    conn.execute(
+                        "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s",
+                        [str(exc)[:500], row["outbox_id"]],
+                    )
+                    result.failed += 1
+                    continue
+                conn.execute(
+                    "update plaudit.outbox set state = 'sent', sent_at = now(), delivered_to = %s,"
+                    " last_error = null where outbox_id = %s",
+                    [where, row["outbox_id"]],
+                )
+        finally:
+            if smtp is not None:
+                smtp.quit()
+    return result

@@ -1,0 +1,112 @@
+"""Publish what dbt computed: post ledger entries, open approvals, queue emails.
+
+Each step is one set-based statement keyed by deterministic ids, so running a
+night again posts nothing twice. The caller runs them in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import psycopg
+
+
+@dataclass
+class PublishResult:
+    ledger_entries_posted: int = 0
+    awards_auto_approved: int = 0
+    awards_pending: int = 0
+    awards_deferred: int = 0
+    emails_queued: int = 0
+
+
+def post_ledger(conn: psycopg.Connection, run_id: UUID) -> int:
+    """Append the night's new entries to the append-only ledger."""
+    return conn.execute(
+        """
+        insert into plaudit.ledger_entries (entry_id, program, version_id, employee_id, entry_kind,
+            source_kind, source_id, rule_id, points, period, effective_at, run_id)
+        select entry_id, program, version_id, employee_id, entry_kind,
+            source_kind, source_id, rule_id, points, period, effective_at, %s
+        from marts.fct_ledger_entries
+        on conflict (entry_id) do nothing
+        """,
+        [run_id],
+    ).rowcount
+
+
+def open_awards(conn: psycopg.Connection, run_id: UUID) -> dict[str, int]:
+    """Create awards from the proposals; auto-approved ones get their decision at once."""
+    rows = conn.execute(
+        """
+        with inserted as (
+            insert into plaudit.awards (award_id, program, version_id, employee_id, award_kind, period,
+                points, amount_minor, currency, approval_level, status, status_reason, run_id)
+            select award_id, program, version_id, employee_id, award_kind, period,
+                points, amount_minor, currency, approval_level, proposed_status, status_reason, %s
+            from marts.fct_award_proposals
+            on conflict (award_id) do nothing
+            returning award_id, status, status_reason
+        ),
+        decided as (
+            insert into plaudit.approval_decisions (award_id, decision, decided_by, reason)
+            select award_id, 'approved', 'plaudit:auto', status_reason
+            from inserted where status = 'approved'
+        )
+        select status, count(*) from inserted group by status
+        """,
+        [run_id],
+    ).fetchall()
+    return {status: n for status, n in rows}
+
+
+def queue_emails(conn: psycopg.Connection, run_id: UUID) -> int:
+    """One recognition email per approved award; the dedupe key makes it once only."""
+    return conn.execute(
+        """
+        insert into plaudit.outbox (outbox_id, dedupe_key, template, award_id,
+            recipient_employee_id, recipient_email, message_id, run_id)
+        select md5(k.dedupe_key), k.dedupe_key, 'recognition', a.award_id, a.employee_id, e.email,
+            '<' || md5(k.dedupe_key) || '@plaudit.invalid>', %s
+        from plaudit.awards as a
+        inner join raw.employees as e on e.employee_id = a.employee_id
+        cross join lateral (
+            select 'award:' || a.award_id || ':recognition:' || a.employee_id as dedupe_key
+        ) as k
+        where a.status = 'approved' and e.email is not null
+        on conflict (dedupe_key) do nothing
+        """,
+        [run_id],
+    ).rowcount
+
+
+def publish(conn: psycopg.Connection, run_id: UUID) -> PublishResult:
+    result = PublishResult(ledger_entries_posted=post_ledger(conn, run_id))
+    opened = open_awards(conn, run_id)
+    result.awards_auto_approved = opened.get("approved", 0)
+    result.awards_pending = opened.get("pending", 0)
+    result.awards_deferred = opened.get("deferred", 0)
+    result.emails_queued = queue_emails(conn, run_id)
+    return result
+
+
+def preview(conn: psycopg.Connection) -> PublishResult:
+    """What publishing would do now, without writing anything (dry run)."""
+    (posted,) = conn.execute(
+        "select count(*) from marts.fct_ledger_entries f"
+        " where not exists (select 1 from plaudit.ledger_entries l where l.entry_id = f.entry_id)"
+    ).fetchone()  # type: ignore[misc]
+    counts = dict(
+        conn.execute(
+            "select proposed_status, count(*) from marts.fct_award_proposals f"
+            " where not exists (select 1 from plaudit.awards a where a.award_id = f.award_id)"
+            " group by proposed_status"
+        ).fetchall()
+    )
+    return PublishResult(
+        ledger_entries_posted=posted,
+        awards_auto_approved=counts.get("approved", 0),
+        awards_pending=counts.get("pending", 0),
+        awards_deferred=counts.get("deferred", 0),
+    )

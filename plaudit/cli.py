@@ -1,0 +1,339 @@
+"""`plaudit`: the command line. Each command starts the embedded database on demand."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from plaudit import settings
+from plaudit.errors import PlauditError
+
+settings.quiet_third_parties()
+
+app = typer.Typer(
+    help="Plaudit: customer feedback in; fair points, approved awards and recognition emails out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database: start, stop, status, url.", no_args_is_help=True)
+program_app = typer.Typer(help="Program files: validate.", no_args_is_help=True)
+runs_app = typer.Typer(help="Past runs: list.", no_args_is_help=True)
+approvals_app = typer.Typer(help="Awards waiting for a decision: list, approve, reject.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(program_app, name="program")
+app.add_typer(runs_app, name="runs")
+app.add_typer(approvals_app, name="approvals")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _url() -> str:
+    from plaudit import db
+
+    return db.database_url()
+
+
+# ------------------------------------------------------------------ db
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostgreSQL (and apply migrations)."""
+    from plaudit import db
+
+    url = db.database_url()
+    out.print(f"database ready: {db.mask_url(url)}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL."""
+    from plaudit import db
+
+    out.print("stopped" if db.stop() else "not running")
+
+
+@db_app.command("status")
+def db_status(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Whether the database is running, and where."""
+    from plaudit import db
+
+    st = db.status()
+    data = {"embedded": st.embedded, "running": st.running, "url": st.url and db.mask_url(st.url),
+            "pid": st.pid, "pgdata": str(st.pgdata) if st.pgdata else None}
+    if as_json:
+        _json(data)
+    else:
+        for k, v in data.items():
+            out.print(f"{k:8} {v}")
+    raise typer.Exit(0 if st.running else 1)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL (starting the embedded server if needed)."""
+    sys.stdout.write(_url() + "\n")
+
+
+@db_app.command("env")
+def db_env() -> None:
+    """Print `export` lines that let you run dbt by hand against Plaudit's database."""
+    from plaudit import db
+
+    for k, v in db.dbt_env(_url()).items():
+        sys.stdout.write(f"export {k}={json.dumps(v)}\n")
+
+
+# ------------------------------------------------------------------ data
+
+
+@app.command()
+def generate(
+    out_dir: Path = typer.Option(..., "--out", help="folder to write the CSV exports into"),
+    employees: int = typer.Option(60, min=10, help="number of employees"),
+    days: int = typer.Option(33, min=1, help="number of days of activity"),
+    seed: int = typer.Option(7, help="random seed: the same seed gives the same files"),
+    start: str = typer.Option("2026-10-01", help="first day of activity (YYYY-MM-DD)"),
+) -> None:
+    """Generate realistic demo exports (employees, accounts, interactions, participants, feedback, nominations)."""
+    from rich.progress import Progress
+
+    from plaudit.demo_data import generate as gen
+
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("generating days", total=days)
+        counts = gen(out_dir, employees=employees, days=days, seed=seed, start=date.fromisoformat(start),
+                     on_day=lambda n: progress.advance(bar, n))
+    for name, n in counts.items():
+        out.print(f"{n:>9,} {name:<13} {out_dir / (name + '.csv')}")
+
+
+@app.command()
+def ingest(
+    kind: str = typer.Option(..., help="feedback | nominations | interactions | participants | employees | accounts"),
+    file: Path = typer.Option(..., help="the export file (CSV)"),
+    mapping: Path | None = typer.Option(None, help="a column mapping (mappings/*.yml)"),
+    as_json: bool = typer.Option(False, "--json", help="print the counts as JSON"),
+) -> None:
+    """Load one export file into the raw tables; bad rows go to quarantine."""
+    import psycopg
+
+    from flows.ingest import mapping as mapping_mod
+    from flows.ingest.files import ingest_file
+    from flows.ingest.kinds import kind as kind_of
+
+    m = mapping_mod.load(mapping) if mapping else None
+    k = kind_of(kind if not (m and m.kind) else m.kind)
+    with psycopg.connect(_url()) as conn:
+        result = ingest_file(conn, k, file, m)
+        conn.commit()
+    if as_json:
+        _json(result.as_dict())
+        return
+    out.print(f"{result.file}: {result.rows_read:,} rows read → {result.loaded:,} loaded, {result.updated:,} updated, "
+              f"{result.duplicates:,} duplicates, {result.quarantined:,} quarantined")
+    for reason, n in result.quarantined_by_reason.items():
+        out.print(f"  quarantined {n:,}: {reason}")
+    if result.ignored_columns:
+        out.print(f"  columns ignored: {', '.join(result.ignored_columns)}")
+
+
+# ------------------------------------------------------------------ programs
+
+
+@program_app.command("validate")
+def program_validate(file: Path) -> None:
+    """Check a program file; errors name the file, the line and the field."""
+    from plaudit import program
+
+    p = program.load(file)
+    out.print(f"{file}: valid (program {p.program}, version {p.version_id}, {len(p.points)} points rules)")
+
+
+# ------------------------------------------------------------------ runs
+
+
+def _run_night(night: date, program: str, dry_run: bool) -> dict[str, Any]:
+    from flows.nightly import nightly
+
+    return nightly(night=night, program=program, dry_run=dry_run)
+
+
+@app.command()
+def run(
+    night: str = typer.Option(..., help="the night to run, YYYY-MM-DD: feedback up to the end of this day counts"),
+    program: str = typer.Option("demo", help="program name (programs/NAME.yml) or path"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="compute and check everything, publish nothing"),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as one JSON object"),
+) -> None:
+    """Run the nightly flow for one night: ingest → dbt build → expectations → publish → emails."""
+    try:
+        the_night = date.fromisoformat(night)
+    except ValueError:
+        raise PlauditError(f"--night {night!r} is not a date: write it as YYYY-MM-DD") from None
+    summary = _run_night(the_night, program, dry_run)
+    if as_json:
+        _json({k: v for k, v in summary.items() if k != "files"})
+    else:
+        _print_summary(summary)
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    secs = sum(s.get("stages", {}).values())
+    t = Table(title=f"night {s['night']} · {s['program']}{' · dry run' if s['dry_run'] else ''} · {secs:.1f} s",
+              show_header=False, title_justify="left")
+    for label, key in [("rows ingested", "rows_ingested"), ("rows quarantined", "rows_quarantined"),
+                       ("ledger entries posted", "ledger_entries_posted"), ("awards auto-approved", "awards_auto_approved"),
+                       ("awards pending approval", "awards_pending"), ("awards deferred (budget)", "awards_deferred"),
+                       ("emails written (.eml)", "emails_written"), ("emails sent (SMTP)", "emails_sent")]:
+        t.add_row(label, f"{s.get(key, 0):,}")
+    out.print(t)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: int = typer.Option(50, help="how many runs, newest first"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Past runs, newest first, with their night and status."""
+    from plaudit import runs
+
+    rows = runs.list_runs(_url(), limit)
+    if as_json:
+        _json(rows)
+        return
+    t = Table("run", "program", "night", "status", "seconds", "posted", "emails")
+    for r in rows:
+        s = r["summary"] or {}
+        t.add_row(r["run_id"][:8], r["program"], r["night"], r["status"] + (" (dry)" if r["dry_run"] else ""),
+                  str(r["seconds"] or ""), str(s.get("ledger_entries_posted", "")),
+                  str(s.get("emails_written", 0) + s.get("emails_sent", 0)) if s else "")
+    out.print(t)
+
+
+# ------------------------------------------------------------------ approvals
+
+
+@approvals_app.command("list")
+def approvals_list(
+    status: str | None = typer.Option("pending", help="pending | approved | rejected | deferred | all"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Awards and their approval state (pending by default)."""
+    from flows.publish.approvals import list_awards
+    from flows.publish.emails import money
+
+    rows = list_awards(_url(), None if status == "all" else status)
+    if as_json:
+        _json(rows)
+        return
+    t = Table("award", "employee", "period", "points", "amount", "status", "who decides / why")
+    for r in rows:
+        t.add_row(r["award_id"][:12], f"{r['full_name']} ({r['employee_id']})", r["period"], f"{r['points']}",
+                  money(r["amount_minor"], r["currency"]), r["status"],
+                  f"manager {r['manager_id']}" if r["status"] == "pending" else r["status_reason"])
+    out.print(t)
+    out.print(f"{len(rows)} award(s)")
+
+
+def _full_award_id(url: str, prefix: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        ids = [r[0] for r in conn.execute("select award_id from plaudit.awards where award_id like %s || '%%'", [prefix])]
+    if len(ids) == 1:
+        return str(ids[0])
+    if len(ids) > 1:
+        raise PlauditError(f"award id {prefix!r} is ambiguous ({len(ids)} awards): give more characters")
+    return prefix
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    award_id: str = typer.Argument(..., help="award id (or a unique prefix)"),
+    as_employee: str = typer.Option(..., "--as", help="your employee id"),
+    reason: str = typer.Option("approved", help="why"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Approve a pending award (its recognition email is queued)."""
+    from flows.publish.approvals import decide
+
+    url = _url()
+    r = decide(url, _full_award_id(url, award_id), as_employee, "approved", reason)
+    _json(r) if as_json else out.print(f"award {r['award_id']} approved by {as_employee}; {r['emails_queued']} email(s) queued")
+
+
+@approvals_app.command("reject")
+def approvals_reject(
+    award_id: str = typer.Argument(..., help="award id (or a unique prefix)"),
+    as_employee: str = typer.Option(..., "--as", help="your employee id"),
+    reason: str = typer.Option(..., help="why (recorded with the decision)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Reject a pending award, with a reason."""
+    from flows.publish.approvals import decide
+
+    url = _url()
+    r = decide(url, _full_award_id(url, award_id), as_employee, "rejected", reason)
+    _json(r) if as_json else out.print(f"award {r['award_id']} rejected by {as_employee}")
+
+
+# ------------------------------------------------------------------ demo
+
+
+@app.command()
+def demo(
+    nights: list[str] = typer.Option(["2026-10-30", "2026-10-31", "2026-11-01"], "--night", help="nights to run"),
+) -> None:
+    """Generate demo data into the inbox and run the demo's nights end to end."""
+    import os
+
+    from plaudit.demo_data import generate as gen
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own summary
+    s = settings.load()
+    err.print(f"[bold]Plaudit demo[/bold] · data in {s.home}")
+    if not any(s.inbox_dir.glob("*.csv")):
+        counts = gen(s.inbox_dir, start=date(2026, 10, 1), days=33)
+        err.print("generated " + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + f" in {s.inbox_dir}")
+    summaries = []
+    for n in nights:
+        err.print(f"running night {n} …")
+        summaries.append(_run_night(date.fromisoformat(n), "demo", False))
+    for sm in summaries:
+        _print_summary(sm)
+    emails = sorted(s.emails_dir.glob("*.eml"))
+    out.print(f"\n[bold]Outputs[/bold]\n  recognition emails: {len(emails)} .eml files in {s.emails_dir}")
+    for e in emails[:3]:
+        out.print(f"    {e}")
+    out.print("\n[bold]Try next[/bold]\n  .venv/bin/plaudit approvals list          awards waiting for a manager"
+              "\n  .venv/bin/plaudit runs list               what each night did"
+              "\n  .venv/bin/plaudit run --night 2026-11-02  run another night (see README)")
+
+
+def main() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    try:
+        app()
+    except PlauditError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
