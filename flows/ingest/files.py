@@ -160,13 +160,13 @@ def ingest_file(
         ).fetchone()[0]  # type: ignore[index]
         # Every column of the kind; those the file lacks stay null.
         conn.execute(
-            sql.SQL("create temp table landing (line bigint, {}) on commit drop").format(
+            sql.SQL("create temp table landing (line bigint, raw_text text, {}) on commit drop").format(
                 sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in names)
             )
         )
         early: list[tuple[int, str, str]] = []  # (line, raw text, reason) rejected before COPY
         ncols = len(header)
-        copy_sql = sql.SQL("copy landing (line, {}) from stdin").format(
+        copy_sql = sql.SQL("copy landing (line, raw_text, {}) from stdin").format(
             sql.SQL(", ").join(map(sql.Identifier, wanted))
         )
         with conn.cursor().copy(copy_sql) as copy:
@@ -195,7 +195,7 @@ def ingest_file(
                     )
                     early.append((line, _clean(joined), reason))
                     continue
-                copy.write_row([line, *[(row[i].strip() or None) if i is not None else const for i, const in pick]])
+                copy.write_row([line, joined, *[(row[i].strip() or None) if i is not None else const for i, const in pick]])
                 if on_progress and result.rows_read % 50_000 == 0:
                     on_progress(result.rows_read)
 
@@ -243,9 +243,9 @@ def _check_and_upsert(
     cur = conn.execute(
         sql.SQL(
             "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-            " select %(ingest_id)s, %(kind)s, %(file)s, line, concat_ws(',', {cols}), _problem"
+            " select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text, _problem"
             " from checked where _problem is not null"
-        ).format(cols=ident([c.name for c in kind.columns])),
+        ),
         q,
     )
     result.quarantined += cur.rowcount
@@ -258,7 +258,7 @@ def _check_and_upsert(
             "create temp table typed on commit drop as"
             " select *, md5(row({all})::text) as _row_hash,"
             " row_number() over (partition by {key} order by line) as rn"
-            " from (select line, {sel} from checked where _problem is null) t"
+            " from (select line, raw_text, {sel} from checked where _problem is null) t"
         ).format(all=ident(all_cols), key=ident(key), sel=select_typed)
     )
     key_eq = lambda a, b: sql.SQL(" and ").join(  # noqa: E731
@@ -267,10 +267,10 @@ def _check_and_upsert(
     cur = conn.execute(
         sql.SQL(
             "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-            " select %(ingest_id)s, %(kind)s, %(file)s, t.line, concat_ws(',', {tcols}),"
+            " select %(ingest_id)s, %(kind)s, %(file)s, t.line, t.raw_text,"
             " 'same id as line ' || f.line || ' of this file, with different content'"
             " from typed t join typed f on {eq} and f.rn = 1 where t.rn > 1 and t._row_hash <> f._row_hash"
-        ).format(tcols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in all_cols), eq=key_eq("t", "f")),
+        ).format(eq=key_eq("t", "f")),
         q,
     )
     result.quarantined += cur.rowcount
@@ -314,10 +314,10 @@ def _check_and_upsert(
         conn.execute(
             sql.SQL(
                 "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-                " select %(ingest_id)s, %(kind)s, %(file)s, line, concat_ws(',', {all}),"
+                " select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text,"
                 " 'same id as already loaded from ' || prev_file || ' line ' || prev_line || ', with different content'"
                 " from classified where outcome = 'changed'"
-            ).format(all=ident(all_cols)),
+            ),
             q,
         )
         result.quarantined += changed

@@ -1,0 +1,83 @@
+"""One embedded PostgreSQL and one Prefect test harness per session.
+
+Each test that needs a clean database gets its own database on that server
+(`fresh_db`), so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Quiet and offline before Prefect, dbt or GX are imported anywhere.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def plaudit_home() -> Iterator[Path]:
+    """A PLAUDIT_HOME under the project's .plaudit/ (embedded PostgreSQL refuses private folders)."""
+    home = ROOT / ".plaudit" / f"test-{uuid.uuid4().hex[:8]}"
+    home.mkdir(parents=True)
+    saved = {k: os.environ.get(k) for k in ("PLAUDIT_HOME", "PLAUDIT_DATABASE_URL", "PLAUDIT_DB_NAME", "PREFECT_HOME")}
+    os.environ["PLAUDIT_HOME"] = str(home)
+    os.environ["PREFECT_HOME"] = str(home / "prefect")
+    os.environ.pop("PLAUDIT_DATABASE_URL", None)
+    yield home
+    from plaudit import db
+
+    os.environ.pop("PLAUDIT_DATABASE_URL", None)
+    db.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server_url(plaudit_home: Path) -> str:
+    """The session's embedded server (database `plaudit`, migrated)."""
+    from plaudit import db
+
+    return db.database_url()
+
+
+@pytest.fixture()
+def fresh_db(server_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A new, migrated database on the session server; settings point at it."""
+    from plaudit import db
+
+    monkeypatch.setenv("PLAUDIT_DB_NAME", f"t_{uuid.uuid4().hex[:10]}")
+    monkeypatch.setenv("PLAUDIT_OUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("PLAUDIT_INBOX_DIR", str(tmp_path / "inbox"))
+    monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(ROOT / "programs"))
+    return db.database_url()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(plaudit_home: Path) -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture()
+def night_inbox(tmp_path: Path) -> Path:
+    """The hand-made fixture night's CSV files, copied into the inbox."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(exist_ok=True)
+    for f in (FIXTURES / "night").glob("*.csv"):
+        shutil.copy(f, inbox / f.name)
+    return inbox

@@ -1,0 +1,64 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from plaudit import db
+from plaudit.errors import DatabaseError
+
+
+def test_embedded_server_is_up_and_migrated(server_url):
+    st = db.status()
+    assert st.embedded and st.running and st.pid
+    with psycopg.connect(server_url) as conn:
+        assert conn.execute("show server_version").fetchone()[0].startswith("18.")
+        versions = [r[0] for r in conn.execute("select version from plaudit.schema_migrations")]
+    assert versions == [v for v, _, _ in db.migration_files()]
+    assert db.apply_migrations(server_url) == []  # applying again changes nothing
+
+
+def test_a_killed_client_leaves_no_stale_handle(server_url, plaudit_home):
+    # A process that uses the server and is SIGKILLed leaves its PID in the handle file.
+    code = "from plaudit import db; import os, signal; db.database_url(); os.kill(os.getpid(), signal.SIGKILL)"
+    proc = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(), timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    handles = plaudit_home / "pgdata" / ".handle_pids.json"
+    dead = [p for p in json.loads(handles.read_text()) if not _alive(p)]
+    assert dead, "the killed process should have left its PID behind"
+    # The next command finds the running server, reuses it and forgets the dead PID.
+    assert db.database_url() == server_url
+    assert not [p for p in json.loads(handles.read_text()) if not _alive(p)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_external_database_url_is_used_instead_of_the_embedded_server(server_url, monkeypatch):
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute("drop database if exists external_test")
+        conn.execute("create database external_test")
+    external = server_url.replace("/plaudit?", "/external_test?")
+    monkeypatch.setenv("PLAUDIT_DATABASE_URL", external)
+    assert db.database_url() == external
+    with psycopg.connect(external) as conn:
+        assert conn.execute("select count(*) from plaudit.schema_migrations").fetchone()[0] >= 1
+    env = db.dbt_env(external)
+    assert env["PLAUDIT_DBT_DBNAME"] == "external_test"
+
+
+def test_unreachable_external_database_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("PLAUDIT_DATABASE_URL", "postgresql://plaudit:secret@127.0.0.1:1/nowhere")
+    with pytest.raises(DatabaseError) as exc:
+        db.database_url()
+    msg = str(exc.value)
+    assert "secret" not in msg and "***" in msg
+    assert "unset PLAUDIT_DATABASE_URL" in msg

@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from flows.ingest.files import ingest_file
+from flows.ingest.kinds import KINDS
+from plaudit.demo_data import generate
+from plaudit.errors import IngestError
+
+HEADER = "response_id,interaction_id,employee_id,feedback_kind,score,comment,channel,responded_at\n"
+
+
+def ingest(url: str, kind: str, path: Path):
+    with psycopg.connect(url) as conn:
+        r = ingest_file(conn, KINDS[kind], path)
+        conn.commit()
+    assert r.rows_read == r.loaded + r.updated + r.duplicates + r.quarantined
+    return r
+
+
+def test_demo_exports_load_whole_and_a_second_time_add_nothing(fresh_db, tmp_path):
+    counts = generate(tmp_path / "demo", employees=20, days=5, seed=3)
+    for kind in KINDS:
+        r = ingest(fresh_db, kind, tmp_path / "demo" / f"{kind}.csv")
+        assert (r.loaded, r.quarantined) == (counts[kind], 0), r
+    again = ingest(fresh_db, "feedback", tmp_path / "demo" / "feedback.csv")
+    assert (again.loaded, again.duplicates) == (0, counts["feedback"])
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("select count(*) from raw.feedback_responses").fetchone()[0] == counts["feedback"]
+
+
+def test_generator_is_deterministic_by_seed(tmp_path):
+    generate(tmp_path / "a", employees=15, days=3, seed=11)
+    generate(tmp_path / "b", employees=15, days=3, seed=11)
+    for f in (tmp_path / "a").iterdir():
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()
+
+
+def test_bad_rows_are_quarantined_with_a_reason_and_the_run_goes_on(fresh_db, tmp_path):
+    f = tmp_path / "feedback.csv"
+    f.write_bytes(
+        (
+            HEADER
+            + "G1,I1,,csat,5,fine,email,2026-10-02T10:00:00Z\n"
+            + "B1,I1,,csat,9,,email,2026-10-02\n"  # score outside the scale
+            + "B2,I1,,csat,3,,email,31/02/2026\n"  # unparseable date
+            + "B3,I1,,smiley,3,,email,2026-10-02\n"  # unknown enum
+            + "B4,,,csat,3,,email,2026-10-02\n"  # names nobody
+            + "B5,I1,,csat,3,,email,2031-10-02\n"  # future
+            + "B6,I1,,csat,3,,email\n"  # ragged
+            + ",I1,,csat,3,,email,2026-10-02\n"  # missing id
+            + "G1,I1,,csat,4,changed,email,2026-10-02T10:00:00Z\n"  # same id, other content
+            + "G2,I1,,csat,5,\"<b>quoted, with comma</b>\",email,2026-10-02\n"
+            + "G2,I1,,csat,5,\"<b>quoted, with comma</b>\",email,2026-10-02\n"  # exact duplicate
+        ).encode()
+        + b"B7,I1,,csat,5,caf\xe9,email,2026-10-02\n"  # latin-1 byte in a utf-8 file
+        + b"B8,I1,,csat,5,nul\x00byte,email,2026-10-02\n"
+    )
+    r = ingest(fresh_db, "feedback", f)
+    assert (r.rows_read, r.loaded, r.duplicates, r.quarantined) == (13, 2, 1, 10)
+    reasons = r.quarantined_by_reason
+    assert reasons["score 9 is outside the csat scale"] == 1
+    assert reasons["unparseable timestamptz in responded_at: '31/02/2026'"] == 1
+    assert reasons["unknown feedback_kind 'smiley' (expected one of csat, nps, ces, stars, thumbs)"] == 1
+    assert reasons["feedback names neither an interaction nor an employee"] == 1
+    assert reasons["responded_at lies in the future: 2031-10-02"] == 1
+    assert reasons["row has 7 fields, the header has 8"] == 1
+    assert reasons["missing required field response_id"] == 1
+    assert reasons["same id as line 2 of this file, with different content"] == 1
+    assert reasons["bytes that are not valid utf-8 (declare the file's encoding in its mapping)"] == 1
+    assert reasons["NUL byte in row"] == 1
+    with psycopg.connect(fresh_db) as conn:
+        lines = sorted(r[0] for r in conn.execute("select source_line from plaudit.quarantine"))
+        assert lines == [3, 4, 5, 6, 7, 8, 9, 10, 13, 14]
+        raw = conn.execute("select raw_text from plaudit.quarantine where source_line = 3").fetchone()[0]
+        assert raw.startswith("B1,I1,,csat,9")
+
+
+def test_a_changed_event_in_a_later_file_is_quarantined_but_master_data_updates(fresh_db, tmp_path):
+    (tmp_path / "f1.csv").write_text(HEADER + "X1,I1,,csat,5,,email,2026-10-02\n")
+    (tmp_path / "f2.csv").write_text(HEADER + "X1,I1,,csat,1,,email,2026-10-02\n")
+    ingest(fresh_db, "feedback", tmp_path / "f1.csv")
+    r = ingest(fresh_db, "feedback", tmp_path / "f2.csv")
+    assert r.quarantined == 1 and "f1.csv line 2, with different content" in next(iter(r.quarantined_by_reason))
+    emp = "employee_id,full_name,status,team\n"
+    (tmp_path / "e1.csv").write_text(emp + "E1,Ann Example,active,Lyon\n")
+    (tmp_path / "e2.csv").write_text(emp + "E1,Ann Example,active,Berlin\n")
+    ingest(fresh_db, "employees", tmp_path / "e1.csv")
+    r = ingest(fresh_db, "employees", tmp_path / "e2.csv")
+    assert (r.updated, r.loaded) == (1, 0)
+
+
+def test_whole_file_problems_are_refused_with_a_clear_error(fresh_db, tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(IngestError, match="is empty: expected a header row"):
+        ingest(fresh_db, "feedback", tmp_path / "empty.csv")
+    (tmp_path / "nocol.csv").write_text("response_id,score\nR1,5\n")
+    with pytest.raises(IngestError, match="missing required column.*feedback_kind.*responded_at"):
+        ingest(fresh_db, "feedback", tmp_path / "nocol.csv")
+    (tmp_path / "header.csv").write_text(HEADER)
+    r = ingest(fresh_db, "feedback", tmp_path / "header.csv")
+    assert r.rows_read == 0

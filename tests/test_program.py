@@ -1,0 +1,71 @@
+from pathlib import Path
+
+import pytest
+
+from plaudit import program
+from plaudit.errors import ProgramError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+VALID = """\
+program: t
+title: T
+effective_from: 2026-01-01
+currency: EUR
+points:
+  - {rule: csat_5, kind: csat, scores: [5, 5], points: 10}
+awards:
+  value_per_point: "0.50"
+  auto_approve_up_to: "10.00"
+  max_award: "100.00"
+budget:
+  monthly: "100.00"
+"""
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    f = tmp_path / "p.yml"
+    f.write_text(text)
+    with pytest.raises(ProgramError) as exc:
+        program.load(f)
+    assert str(f) in str(exc.value)
+    return exc.value.problems
+
+
+def test_demo_program_is_valid_and_its_version_is_stable():
+    p = program.load(ROOT / "programs" / "demo.yml")
+    assert p.attribution.model in program.ATTRIBUTION_MODELS
+    assert p.version_id == program.load(ROOT / "programs" / "demo.yml").version_id
+    assert p.minor(p.awards.value_per_point * 100) == 1000
+
+
+def test_unknown_key_names_file_line_and_field(tmp_path):
+    [msg] = problems(tmp_path, VALID + "colour: red\n")
+    assert msg.endswith("colour: unknown key (check the spelling; see docs/programs.md for the keys)")
+    assert ":13: " in msg
+
+
+def test_overlapping_bands_are_an_error(tmp_path):
+    text = VALID.replace(
+        "  - {rule: csat_5, kind: csat, scores: [5, 5], points: 10}",
+        "  - {rule: csat_5, kind: csat, scores: [5, 5], points: 10}\n  - {rule: csat_45, kind: csat, scores: [4, 5], points: 5}",
+    )
+    [msg] = problems(tmp_path, text)
+    assert "overlap" in msg and "csat_5" in msg and "csat_45" in msg
+
+
+def test_band_outside_the_scale_names_the_line(tmp_path):
+    [msg] = problems(tmp_path, VALID.replace("scores: [5, 5]", "scores: [5, 6]"))
+    assert ":6: points.0: " in msg and "outside the csat scale 1–5" in msg
+
+
+def test_float_money_and_negative_budget_are_refused(tmp_path):
+    text = VALID.replace('value_per_point: "0.50"', "value_per_point: 0.5").replace('monthly: "100.00"', 'monthly: "-1"')
+    found = problems(tmp_path, text)
+    assert any("awards.value_per_point" in p and "quoted decimal" in p and ":8:" in p for p in found)
+    assert any("budget.monthly" in p and "greater than or equal to 0" in p and ":12:" in p for p in found)
+
+
+def test_not_yaml(tmp_path):
+    [msg] = problems(tmp_path, "program: [unclosed\n")
+    assert "not valid YAML" in msg
