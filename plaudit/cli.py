@@ -331,7 +331,7 @@ def main() -> None:
     try:
         app()
     except PlauditError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(exc.exit_code)
 
 

@@ -39,32 +39,34 @@ def _prepare(url: str) -> list[str]:
     ]
 
 
-def _runner():  # type: ignore[no-untyped-def]
-    settings.quiet_third_parties()
-    from dbt.cli.main import dbtRunner
-
-    return dbtRunner(manifest=_manifest_cache.get("manifest"))
+def _cache_key(url: str) -> str:
+    # The manifest records the database name, so it is reused only for the same database.
+    return json.dumps(db.dbt_env(url), sort_keys=True)
 
 
 def parse(url: str) -> Any:
-    """Parse once per process; later builds reuse the manifest."""
-    if "manifest" not in _manifest_cache:
+    """Parse once per process and database; later builds reuse the manifest."""
+    key = _cache_key(url)
+    if key not in _manifest_cache:
+        settings.quiet_third_parties()
         from dbt.cli.main import dbtRunner
 
         res = dbtRunner().invoke(["parse", "--quiet", *_prepare(url)])
         if not res.success:
             raise PlauditError(f"dbt could not parse {PROJECT_DIR}: {res.exception}")
-        _manifest_cache["manifest"] = res.result
-    return _manifest_cache["manifest"]
+        _manifest_cache[key] = res.result
+    return _manifest_cache[key]
 
 
 def build(url: str, *, night: str, program: str, select: str | None = None) -> BuildResult:
     """`dbt build` (models, unit tests, data tests). A failure raises GateFailed naming it."""
-    parse(url)
+    manifest = parse(url)
     args = ["build", "--quiet", "--no-use-colors", *_prepare(url), "--vars", json.dumps({"night": night, "program": program})]
     if select:
         args += ["--select", select]
-    res = _runner().invoke(args)
+    from dbt.cli.main import dbtRunner
+
+    res = dbtRunner(manifest=manifest).invoke(args)
     out = BuildResult()
     manifest_file = settings.load().home / "dbt" / "target" / "manifest.json"
     if manifest_file.exists():

@@ -1,0 +1,75 @@
+"""The `plaudit` command as a user runs it: real subprocesses, real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PLAUDIT = [sys.executable, "-m", "plaudit.cli"]
+
+
+def plaudit(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PLAUDIT, *args], capture_output=True, text=True, env=env or os.environ.copy(), timeout=timeout)
+
+
+def test_help_lists_every_command():
+    r = plaudit("--help")
+    assert r.returncode == 0
+    for command in ("generate", "ingest", "run", "demo", "db", "program", "runs", "approvals"):
+        assert command in r.stdout
+
+
+def test_program_validate_names_file_line_and_field(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text((FIXTURES / "night" / "program.yml").read_text().replace("model: linear", "model: random"))
+    r = plaudit("program", "validate", str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:10: attribution.model: Input should be 'last_touch' or 'linear'" in r.stderr
+    ok = plaudit("program", "validate", str(FIXTURES / "night" / "program.yml"))
+    assert ok.returncode == 0 and "valid" in ok.stdout
+
+
+def test_run_json_twice_posts_nothing_the_second_time(server_url, tmp_path, prefect_harness):
+    from prefect.settings import PREFECT_API_URL
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(FIXTURES / "night", inbox)
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    shutil.move(inbox / "program.yml", programs / "e2e.yml")
+    env = os.environ.copy() | {
+        "PLAUDIT_DB_NAME": f"cli_{uuid.uuid4().hex[:8]}",
+        "PLAUDIT_INBOX_DIR": str(inbox),
+        "PLAUDIT_PROGRAMS_DIR": str(programs),
+        "PLAUDIT_OUT_DIR": str(tmp_path / "out"),
+        # the session's test API server, instead of an ephemeral server per subprocess
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+    }
+    first = plaudit("run", "--night", "2026-10-31", "--program", "e2e", "--json", env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    s1 = json.loads(first.stdout)
+    assert {k: s1[k] for k in ("night", "rows_ingested", "rows_quarantined", "ledger_entries_posted",
+                               "awards_auto_approved", "awards_pending", "emails_written")} == {
+        "night": "2026-10-31", "rows_ingested": 28, "rows_quarantined": 1, "ledger_entries_posted": 5,
+        "awards_auto_approved": 1, "awards_pending": 1, "emails_written": 1}
+    emails = sorted((tmp_path / "out" / "emails").glob("*.eml"))
+    before = [p.read_bytes() for p in emails]
+
+    second = plaudit("run", "--night", "2026-10-31", "--program", "e2e", "--json", env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    s2 = json.loads(second.stdout)
+    assert (s2["ledger_entries_posted"], s2["emails_written"], s2["rows_ingested"]) == (0, 0, 0)
+    assert [p.read_bytes() for p in sorted((tmp_path / "out" / "emails").glob("*.eml"))] == before
+
+    listed = plaudit("runs", "list", "--json", env=env)
+    runs = json.loads(listed.stdout)
+    assert [(r["night"], r["status"]) for r in runs] == [("2026-10-31", "completed")] * 2
+
+    bad_night = plaudit("run", "--night", "31/10/2026", env=env)
+    assert bad_night.returncode == 1 and "write it as YYYY-MM-DD" in bad_night.stderr

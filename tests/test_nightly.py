@@ -1,0 +1,184 @@
+"""The nightly flow end to end on the hand-made fixture in tests/fixtures/night.
+
+Expected numbers, worked out by hand from the CSV files and program.yml
+(linear attribution; csat 5 → 10, csat 4 → 5, nps 9–10 → 10, nomination → 20;
+0.50 EUR a point; auto-approve up to 10.00 EUR):
+
+  R1  I1 csat 5, A1 and B1 touched before the rating  → A1 5.00, B1 5.00
+  R2  I2 csat 4, B1 touched only after the rating     → A1 5.00
+  R3  T1 was terminated on 10-10, rating on 10-12     → nothing
+  R4  C1 is back office, not covered                  → nothing
+  R5  I5 nps 10                                       → B1 10.00
+  R6  csat 2 has no band                              → nothing
+  R7  given on 11-02, after the night                 → nothing yet
+  R8  csat 9                                          → quarantined
+  N1  nomination                                      → A1 20.00
+
+  A1: 30 points → 15.00 EUR, above 10.00 → pending, manager M1
+  B1: 15 points →  7.50 EUR              → auto-approved, 1 email
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from flows.publish.approvals import decide
+from plaudit.errors import ApprovalError, GateFailed
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "night"
+NIGHT = date(2026, 10, 31)
+
+
+@pytest.fixture()
+def e2e(fresh_db, night_inbox, tmp_path, monkeypatch, prefect_harness):
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    shutil.copy(FIXTURES / "program.yml", programs / "e2e.yml")
+    monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(programs))
+    return fresh_db, tmp_path / "out" / "emails", programs
+
+
+def run(night: date = NIGHT, **kw):
+    from flows.nightly import nightly
+
+    return nightly(night=night, program="e2e", **kw)
+
+
+def snapshot(emails_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(emails_dir.glob("*.eml"))}
+
+
+def test_a_night_end_to_end_then_again_publishes_nothing_twice(e2e):
+    url, emails_dir, _ = e2e
+    s = run()
+    assert s["rows_ingested"] == 5 + 1 + 6 + 8 + 7 + 1
+    assert s["rows_quarantined"] == 1
+    assert s["ledger_entries_posted"] == 5
+    assert (s["awards_auto_approved"], s["awards_pending"], s["awards_deferred"]) == (1, 1, 0)
+    assert s["emails_written"] == 1
+
+    with psycopg.connect(url) as conn:
+        points = dict(conn.execute(
+            "select employee_id, sum(points) from plaudit.ledger_entries group by 1").fetchall())
+        assert points == {"A1": Decimal("30.00"), "B1": Decimal("15.00")}
+        by_source = sorted(conn.execute(
+            "select source_id, employee_id, points, rule_id from plaudit.ledger_entries").fetchall())
+        assert by_source == [
+            ("N1", "A1", Decimal("20.00"), "nomination"),
+            ("R1", "A1", Decimal("5.00"), "csat_5"),
+            ("R1", "B1", Decimal("5.00"), "csat_5"),
+            ("R2", "A1", Decimal("5.00"), "csat_4"),
+            ("R5", "B1", Decimal("10.00"), "nps_promoter"),
+        ]
+        awards = sorted(conn.execute(
+            "select employee_id, period, amount_minor, currency, status from plaudit.awards").fetchall())
+        assert awards == [("A1", "2026-10", 1500, "EUR", "pending"), ("B1", "2026-10", 750, "EUR", "approved")]
+        (reason,) = conn.execute("select reason from plaudit.quarantine").fetchone()
+        assert reason == "score 9 is outside the csat scale"
+
+    [eml] = emails_dir.glob("*.eml")
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "Bob Agent <b1@staff.test.example>"
+    assert msg["Message-ID"] == f"<{eml.stem}@plaudit.invalid>"
+    assert [p.get_content_type() for p in msg.walk()] == ["multipart/alternative", "text/plain", "text/html"]
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    for body in (html, text):
+        assert "15 points" in body and "7.50 EUR" in body and "Maria Manager" in body
+        assert "7946" not in body and "[phone removed]" in body  # customer contact details masked
+    assert "&lt;script&gt;" in html and "<script>" not in html  # customer text escaped
+    assert "Bob was great &amp; kind" in html
+
+    before = snapshot(emails_dir)
+    again = run()
+    assert (again["rows_ingested"], again["ledger_entries_posted"], again["emails_written"]) == (0, 0, 0)
+    assert (again["awards_auto_approved"], again["awards_pending"]) == (0, 0)
+    assert snapshot(emails_dir) == before
+
+    with psycopg.connect(url) as conn:
+        statuses = [r[0] for r in conn.execute("select status from plaudit.runs order by started_at")]
+        assert statuses == ["completed", "completed"]
+
+
+def test_approvals_refuse_what_they_must_and_an_approval_sends_one_email(e2e):
+    url, emails_dir, _ = e2e
+    run()
+    with psycopg.connect(url) as conn:
+        (award_id,) = conn.execute("select award_id from plaudit.awards where employee_id = 'A1'").fetchone()
+        (auto_id,) = conn.execute("select award_id from plaudit.awards where employee_id = 'B1'").fetchone()
+
+    with pytest.raises(ApprovalError, match="own award"):
+        decide(url, award_id, "A1", "approved", "me")
+    with pytest.raises(ApprovalError, match="not in the manager chain"):
+        decide(url, award_id, "B1", "approved", "colleague")
+    with pytest.raises(ApprovalError, match="no award with id"):
+        decide(url, "nope", "M1", "approved", "x")
+    with pytest.raises(ApprovalError, match="already approved by plaudit:auto"):
+        decide(url, auto_id, "M1", "rejected", "x")
+
+    r = decide(url, award_id, "M1", "approved", "great month")
+    assert r["emails_queued"] == 1
+    with pytest.raises(ApprovalError, match="already approved by M1"):
+        decide(url, award_id, "M1", "approved", "twice")
+
+    s = run(date(2026, 11, 1))
+    assert s["emails_written"] == 1 and s["ledger_entries_posted"] == 0
+    assert len(list(emails_dir.glob("*.eml"))) == 2
+    with psycopg.connect(url) as conn:
+        decision = conn.execute(
+            "select decision, decided_by, reason from plaudit.approval_decisions where award_id = %s", [award_id]
+        ).fetchone()
+        assert decision == ("approved", "M1", "great month")
+
+
+def test_a_dry_run_reports_and_publishes_nothing(e2e):
+    url, emails_dir, _ = e2e
+    from flows.ingest.inbox import ingest_inbox
+    from plaudit import settings
+
+    ingest_inbox(url, settings.load().inbox_dir)
+    s = run(dry_run=True)
+    assert (s["ledger_entries_posted"], s["awards_auto_approved"], s["awards_pending"]) == (5, 1, 1)
+    assert s["emails_written"] == 0
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from plaudit.ledger_entries").fetchone()[0] == 0
+        assert conn.execute("select count(*) from plaudit.awards").fetchone()[0] == 0
+        assert conn.execute("select count(*) from plaudit.outbox").fetchone()[0] == 0
+    assert not emails_dir.exists() or not any(emails_dir.iterdir())
+
+
+def test_a_failing_expectation_stops_publication_and_names_itself(e2e):
+    url, emails_dir, programs = e2e
+    prog = programs / "e2e.yml"
+    prog.write_text(prog.read_text().replace('max_award: "100.00"', 'max_award: "10.00"'))
+    with pytest.raises(GateFailed) as exc:
+        run()
+    msg = str(exc.value)
+    assert "award_proposals: expect_column_values_to_be_between on amount_minor" in msg
+    assert "1 unexpected, e.g. [1500]" in msg
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from plaudit.ledger_entries").fetchone()[0] == 0
+        assert conn.execute("select count(*) from plaudit.awards").fetchone()[0] == 0
+        (status, error) = conn.execute("select status, error from plaudit.runs").fetchone()
+        assert status == "failed" and "expect_column_values_to_be_between" in error
+        # the marts are kept for inspection
+        assert conn.execute("select count(*) from marts.fct_award_proposals").fetchone()[0] == 2
+    assert not emails_dir.exists() or not any(emails_dir.iterdir())
+
+
+def test_the_ledger_refuses_updates_and_deletes(e2e):
+    url, _, _ = e2e
+    run()
+    with psycopg.connect(url) as conn:
+        for statement in ("update plaudit.ledger_entries set points = 0", "delete from plaudit.ledger_entries"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+            conn.rollback()
