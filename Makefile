@@ -1,0 +1,30 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+PY    ?= $(shell command -v python3.11 || command -v python3)
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint clean-state
+
+# uv installs the stack in seconds (pip takes a minute); it is installed into the venv first.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	DO_NOT_TRACK=1 $(BIN)/plaudit demo
+
+test: install
+	DO_NOT_TRACK=1 $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+# Stop the embedded PostgreSQL and forget all local state (demo data, emails).
+clean-state:
+	-$(BIN)/plaudit db stop
+	rm -rf .plaudit out
