@@ -38,8 +38,20 @@ def run_checkpoint(url: str, parameters: dict[str, Any]) -> CheckpointResult:
     # GX's add_postgres rejects socket URLs; a ${VAR} template is substituted later.
     os.environ["PLAUDIT_GX_URL"] = _sqlalchemy_url(url)
     import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+    )
 
-    context = gx.get_context(mode="ephemeral")
+    # In memory, and no temporary Data Docs site (GX's ephemeral default leaks one per run into /tmp);
+    # the run summary, not Data Docs, is where a failed expectation is reported.
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            analytics_enabled=False,
+        ),
+    )
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     source = context.data_sources.add_or_update_postgres(
         name="plaudit", connection_string="${PLAUDIT_GX_URL}"
