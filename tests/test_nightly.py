@@ -225,3 +225,47 @@ def test_with_smtp_settings_emails_go_to_the_server_once(e2e, smtp_sink):
         state, attempts, message_id = conn.execute("select state, attempts, message_id from plaudit.outbox").fetchone()
     assert (state, attempts, message_id) == ("sent", 1, msg["Message-ID"])
     assert not emails_dir.exists() or not any(emails_dir.iterdir())
+
+
+def test_a_second_run_of_the_same_night_is_refused_while_the_first_holds_it(e2e):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from plaudit import runs
+    from plaudit.errors import RunLocked
+
+    url, _, _ = e2e
+    # Another process starts the night and holds it (as a long dbt build would).
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time, datetime; from plaudit import db, runs; url = db.database_url();"
+         "lock = runs.NightLock(url, 'e2e', datetime.date(2026, 10, 31));"
+         "import psycopg; c = psycopg.connect(url, autocommit=True); runs.start(c, 'e2e', datetime.date(2026, 10, 31), False);"
+         "print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLocked, match=r"night 2026-10-31 of program e2e is being run by run [0-9a-f-]{36}"):
+            run()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select count(*) from plaudit.ledger_entries").fetchone()[0] == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once the holder is gone (even killed), the server releases the lock and the night runs.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            runs.NightLock(url, "e2e", NIGHT).close()
+            break
+        except RunLocked:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    s = run()
+    assert s["ledger_entries_posted"] == 5
+    with psycopg.connect(url) as conn:
+        statuses = sorted(r[0] for r in conn.execute("select status from plaudit.runs"))
+    assert statuses == ["completed", "failed"]  # the killed holder's run is marked failed
