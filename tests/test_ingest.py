@@ -101,3 +101,31 @@ def test_whole_file_problems_are_refused_with_a_clear_error(fresh_db, tmp_path):
     (tmp_path / "header.csv").write_text(HEADER)
     r = ingest(fresh_db, "feedback", tmp_path / "header.csv")
     assert r.rows_read == 0
+
+
+def test_a_mapping_renames_columns_and_sets_constants_through_the_cli(fresh_db, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    export = tmp_path / "survey.csv"
+    export.write_text("\ufeffTicket;Rating;Said;When\nT9;5;Great help;2026-10-03T10:00:00Z\nT8;7;;2026-10-03\n", encoding="utf-8")
+    mapping = tmp_path / "survey.yml"
+    mapping.write_text(
+        "kind: feedback\ndelimiter: ';'\n"
+        "columns: {response_id: Ticket, interaction_id: Ticket, score: Rating, comment: Said, responded_at: When}\n"
+        "constants: {feedback_kind: csat, channel: email}\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "plaudit.cli", "ingest", "--kind", "feedback", "--file", str(export),
+         "--mapping", str(mapping), "--json"],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    counts = json.loads(r.stdout)
+    assert (counts["rows_read"], counts["loaded"], counts["quarantined"]) == (2, 1, 1)
+    assert counts["quarantined_by_reason"] == {"score 7 is outside the csat scale": 1}
+    with psycopg.connect(fresh_db) as conn:
+        row = conn.execute("select response_id, feedback_kind, score, comment, channel from raw.feedback_responses").fetchone()
+    assert row == ("T9", "csat", 5, "Great help", "email")
