@@ -27,14 +27,15 @@ from plaudit.errors import GateFailed
 @task(name="ingest inbox")
 def ingest(url: str) -> dict[str, Any]:
     """Ingest every new file in the inbox (each file one transaction)."""
-    results = ingest_inbox(url, settings.load().inbox_dir)
+    s = settings.load()
+    results = ingest_inbox(url, s.inbox_dir, s.mappings_dir)
     log = get_run_logger()
     for r in results:
-        log.info("ingested %s: %s read, %s loaded, %s quarantined", r.file, r.rows_read, r.loaded, r.quarantined)
+        log.info("ingested %s: %s rows, %s loaded, %s quarantined", r.file, r.source_rows, r.loaded, r.quarantined_rows)
     return {
         "files": [r.as_dict() for r in results],
-        "rows_ingested": sum(r.loaded + r.updated for r in results),
-        "rows_quarantined": sum(r.quarantined for r in results),
+        "rows_ingested": sum(r.loaded for r in results),
+        "rows_quarantined": sum(r.quarantined_rows for r in results),
     }
 
 
@@ -136,8 +137,11 @@ def _artifact(s: dict[str, Any]) -> None:
         ("emails written", s["emails_written"]), ("emails sent", s["emails_sent"]),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    import re
+
     create_markdown_artifact(
-        key=f"nightly-{s['program']}",
+        # artifact keys allow lowercase letters, digits and dashes only
+        key="nightly-" + re.sub(r"[^a-z0-9-]+", "-", s["program"].lower()),
         markdown=f"# Night {s['night']} — {s['program']}{' (dry run)' if s['dry_run'] else ''}\n\n| | |\n|---|---|\n{table}\n",
         description=f"Plaudit nightly summary for {s['night']}",
     )

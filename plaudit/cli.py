@@ -123,32 +123,57 @@ def generate(
 
 @app.command()
 def ingest(
-    kind: str = typer.Option(..., help="feedback | nominations | interactions | participants | employees | accounts"),
-    file: Path = typer.Option(..., help="the export file (CSV)"),
+    file: Path | None = typer.Option(None, help="an export file (csv, jsonl or xlsx)"),
+    kind: str | None = typer.Option(
+        None, help="feedback | nominations | interactions | participants | employees | accounts "
+                   "(not needed with a mapping that names its kinds)"),
     mapping: Path | None = typer.Option(None, help="a column mapping (mappings/*.yml)"),
+    api: str | None = typer.Option(None, help="an HTTP JSON API to pull from instead of a file (needs --mapping)"),
     as_json: bool = typer.Option(False, "--json", help="print the counts as JSON"),
 ) -> None:
-    """Load one export file into the raw tables; bad rows go to quarantine."""
+    """Load an export file (or an API) into the raw tables; bad rows go to quarantine."""
     import psycopg
+    from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from flows.ingest import mapping as mapping_mod
     from flows.ingest.files import ingest_file
     from flows.ingest.kinds import kind as kind_of
 
+    if (file is None) == (api is None):
+        raise PlauditError("give either --file FILE or --api URL")
     m = mapping_mod.load(mapping) if mapping else None
-    k = kind_of(kind if not (m and m.kind) else m.kind)
-    with psycopg.connect(_url()) as conn:
-        result = ingest_file(conn, k, file, m)
+    k = kind_of(kind) if kind else None
+    url = _url()
+    if api is not None:
+        from flows.ingest.api import pull
+
+        if m is None:
+            raise PlauditError("--api needs --mapping: the mapping's `api:` block says how to page and where the records are")
+        result = pull(url, api, m)
+        if as_json:
+            _json(result.as_dict())
+        else:
+            out.print(f"{api}: {result.pages} page(s), {result.records:,} records; cursor saved: {result.cursor!r}")
+        return
+    assert file is not None
+    with psycopg.connect(url) as conn, Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                                console=err, transient=True) as progress:
+        task = progress.add_task(f"reading {file.name}", total=None)
+        fr = ingest_file(conn, file, kind=k, mapping=m,
+                         on_progress=lambda n: progress.update(task, description=f"reading {file.name}: {n:,} rows"))
         conn.commit()
     if as_json:
-        _json(result.as_dict())
+        _json(fr.as_dict())
         return
-    out.print(f"{result.file}: {result.rows_read:,} rows read → {result.loaded:,} loaded, {result.updated:,} updated, "
-              f"{result.duplicates:,} duplicates, {result.quarantined:,} quarantined")
-    for reason, n in result.quarantined_by_reason.items():
-        out.print(f"  quarantined {n:,}: {reason}")
-    if result.ignored_columns:
-        out.print(f"  columns ignored: {', '.join(result.ignored_columns)}")
+    out.print(f"{fr.file}: {fr.source_rows:,} rows")
+    for name, r in fr.kinds.items():
+        filtered = f", {r.filtered_out:,} filtered out by the mapping" if r.filtered_out else ""
+        out.print(f"  {name}: {r.rows_read:,} read → {r.loaded:,} loaded, {r.updated:,} updated, "
+                  f"{r.duplicates:,} duplicates, {r.quarantined:,} quarantined{filtered}")
+        for reason, n in r.quarantined_by_reason.items():
+            out.print(f"    quarantined {n:,}: {reason}", highlight=False)
+    if fr.ignored_columns:
+        out.print(f"  columns ignored: {', '.join(repr(c) for c in fr.ignored_columns)}")
 
 
 # ------------------------------------------------------------------ programs

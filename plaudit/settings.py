@@ -11,6 +11,12 @@ All settings come from environment variables; nothing else is read implicitly.
 | PLAUDIT_PROGRAMS_DIR    | ./programs               | where `--program NAME` looks for NAME.yml |
 | PLAUDIT_INBOX_DIR       | $PLAUDIT_HOME/inbox      | files the nightly flow picks up by itself (one file per kind) |
 | PLAUDIT_DB_NAME         | plaudit                  | database created on the embedded server |
+| PLAUDIT_MAPPINGS_DIR    | ./mappings               | column mappings; inbox/<name>/ files are read with <name>.yml |
+| PLAUDIT_HASH_KEY        | (generated, see below)   | secret for keyed hashes (HMAC-SHA256) of customer contact details and employee emails |
+
+When PLAUDIT_HASH_KEY is unset, a random key is created once in
+$PLAUDIT_HOME/hash.key (mode 0600) and reused. Set the variable in production
+and keep it: hashes made with another key do not match.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class Settings:
     programs_dir: Path
     inbox_dir: Path
     db_name: str
+    mappings_dir: Path
+    hash_key: str | None
 
     @property
     def pgdata(self) -> Path:
@@ -51,6 +59,8 @@ def load() -> Settings:
         programs_dir=Path(os.environ.get("PLAUDIT_PROGRAMS_DIR") or cwd / "programs").resolve(),
         inbox_dir=Path(os.environ.get("PLAUDIT_INBOX_DIR") or home / "inbox").resolve(),
         db_name=os.environ.get("PLAUDIT_DB_NAME") or "plaudit",
+        mappings_dir=Path(os.environ.get("PLAUDIT_MAPPINGS_DIR") or cwd / "mappings").resolve(),
+        hash_key=os.environ.get("PLAUDIT_HASH_KEY") or None,
     )
 
 

@@ -62,6 +62,8 @@ def fresh_db(server_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.setenv("PLAUDIT_OUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("PLAUDIT_INBOX_DIR", str(tmp_path / "inbox"))
     monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(ROOT / "programs"))
+    monkeypatch.setenv("PLAUDIT_MAPPINGS_DIR", str(ROOT / "mappings"))
+    monkeypatch.setenv("PLAUDIT_HASH_KEY", "test-hash-key")
     return db.database_url()
 
 

@@ -13,8 +13,9 @@ HEADER = "response_id,interaction_id,employee_id,feedback_kind,score,comment,cha
 
 def ingest(url: str, kind: str, path: Path):
     with psycopg.connect(url) as conn:
-        r = ingest_file(conn, KINDS[kind], path)
+        fr = ingest_file(conn, path, kind=KINDS[kind])
         conn.commit()
+    r = fr.kinds[kind]
     assert r.rows_read == r.loaded + r.updated + r.duplicates + r.quarantined
     return r
 
@@ -113,17 +114,19 @@ def test_a_mapping_renames_columns_and_sets_constants_through_the_cli(fresh_db, 
     export.write_text("\ufeffTicket;Rating;Said;When\nT9;5;Great help;2026-10-03T10:00:00Z\nT8;7;;2026-10-03\n", encoding="utf-8")
     mapping = tmp_path / "survey.yml"
     mapping.write_text(
-        "kind: feedback\ndelimiter: ';'\n"
-        "columns: {response_id: Ticket, interaction_id: Ticket, score: Rating, comment: Said, responded_at: When}\n"
-        "constants: {feedback_kind: csat, channel: email}\n"
+        "delimiter: ';'\n"
+        "kinds:\n"
+        "  feedback:\n"
+        "    fields: {response_id: Ticket, interaction_id: Ticket, score: Rating, comment: Said, responded_at: When,\n"
+        "             feedback_kind: {value: csat}, channel: {value: email}}\n"
     )
     r = subprocess.run(
-        [sys.executable, "-m", "plaudit.cli", "ingest", "--kind", "feedback", "--file", str(export),
+        [sys.executable, "-m", "plaudit.cli", "ingest", "--file", str(export),
          "--mapping", str(mapping), "--json"],
         capture_output=True, text=True, env=os.environ.copy(), timeout=120,
     )
     assert r.returncode == 0, r.stderr
-    counts = json.loads(r.stdout)
+    counts = json.loads(r.stdout)["kinds"]["feedback"]
     assert (counts["rows_read"], counts["loaded"], counts["quarantined"]) == (2, 1, 1)
     assert counts["quarantined_by_reason"] == {"score 7 is outside the csat scale": 1}
     with psycopg.connect(fresh_db) as conn:

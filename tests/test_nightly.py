@@ -144,7 +144,8 @@ def test_a_dry_run_reports_and_publishes_nothing(e2e):
     from flows.ingest.inbox import ingest_inbox
     from plaudit import settings
 
-    ingest_inbox(url, settings.load().inbox_dir)
+    s = settings.load()
+    ingest_inbox(url, s.inbox_dir, s.mappings_dir)
     s = run(dry_run=True)
     assert (s["ledger_entries_posted"], s["awards_auto_approved"], s["awards_pending"]) == (5, 1, 1)
     assert s["emails_written"] == 0

@@ -1,37 +1,41 @@
-"""Load one export file into its raw table: stream, COPY, check in SQL, upsert.
+"""Load one export (or one API page) into the raw tables: stream, COPY, check in SQL, upsert.
 
-Python only moves bytes: it streams the CSV into a temporary landing table
-with COPY (rows with the wrong number of fields, NUL bytes or undecodable
-bytes are quarantined on the way). Every other check — required fields, types,
-enums, score scales, future dates, duplicate keys — is one set-based SQL
-statement. The whole file is one transaction: it lands whole or not at all.
+Python only moves data: it streams the source, applies the mapping (parsers,
+value maps, filters, constants, derived ids, keyed hashes of personal data)
+and COPYs one landing row per kind into a temporary table. Every check —
+required fields, types, enums, score scales, future dates, duplicate keys,
+"newer wins" — is set-based SQL. The whole file is one transaction.
 
-For every file: rows_read = loaded + updated + duplicates + quarantined.
+For every kind: rows_read = loaded + updated + duplicates + quarantined.
+Rows a mapping's `where` filter leaves out (unanswered calls, say) are not
+read for that kind; they are counted as `filtered_out`.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
 
-from flows.ingest.kinds import Column, Kind
-from flows.ingest.mapping import Mapping
+from flows.ingest import personal
+from flows.ingest.kinds import KINDS, Column, Kind
+from flows.ingest.mapping import Mapping, ParseError, field_reader
+from flows.ingest.readers import Row, open_source
 from plaudit.errors import IngestError
 
-csv.field_size_limit(64 * 1024 * 1024)
-_BAD_CHARS = re.compile("[\x00\udc80-\udcff]")  # NUL, or a byte the encoding could not decode
 _CAST = {"date": "date", "timestamptz": "timestamptz", "integer": "integer", "numeric": "numeric"}
+MASK = "[personal data removed]"
 
 
 @dataclass
 class IngestResult:
+    """Counts for one kind of one file."""
+
     kind: str
     file: str
     rows_read: int = 0
@@ -39,11 +43,39 @@ class IngestResult:
     updated: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    filtered_out: int = 0
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
-    ignored_columns: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass
+class FileResult:
+    file: str
+    source_rows: int = 0
+    unreadable_rows: int = 0
+    kinds: dict[str, IngestResult] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        return sum(r.loaded + r.updated for r in self.kinds.values())
+
+    @property
+    def quarantined_rows(self) -> int:
+        """Rows in quarantine (an unreadable row counts once, though every kind counts it)."""
+        per_kind = sum(r.quarantined for r in self.kinds.values())
+        return per_kind - self.unreadable_rows * (len(self.kinds) - 1)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "source_rows": self.source_rows,
+            "unreadable_rows": self.unreadable_rows,
+            "ignored_columns": self.ignored_columns,
+            "kinds": {k: {x: y for x, y in r.as_dict().items() if x not in ("kind", "file")} for k, r in self.kinds.items()},
+        }
 
 
 def file_sha256(path: Path) -> str:
@@ -54,54 +86,236 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# ------------------------------------------------------------------ the Python side: stream and map
+
+
+@dataclass
+class _KindPlan:
+    kind: Kind
+    readers: list[tuple[str, Callable[[dict[str, str | None]], str | None]]]
+    filters: list  # type: ignore[type-arg]
+    hashed: dict[str, str]  # input field → hashed column
+    also_hashed: dict[str, str]
+
+
+def _landing_columns(kinds: list[Kind]) -> list[str]:
+    cols: list[str] = []
+    for k in kinds:
+        for c in k.columns:
+            if c.name not in cols:
+                cols.append(c.name)
+    return cols
+
+
+def _plans(mapping: Mapping) -> list[_KindPlan]:
+    zone = ZoneInfo(mapping.timezone)
+    plans = []
+    for name, km in mapping.kinds.items():
+        kind = KINDS[name]
+        plans.append(_KindPlan(
+            kind=kind,
+            readers=[(f, field_reader(f, spec, zone)) for f, spec in km.fields.items()],
+            filters=list(km.where),
+            hashed=dict(kind.hashed),
+            also_hashed=dict(kind.also_hashed),
+        ))
+    return plans
+
+
+def load_rows(
+    conn: psycopg.Connection,
+    mapping: Mapping,
+    rows: Iterable[Row],
+    *,
+    source_file: str,
+    source_sha256: str,
+    source: str | None = None,
+    header: list[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> FileResult:
+    """Map, land, check and upsert a stream of source rows, in the caller's transaction."""
+    plans = _plans(mapping)
+    kinds = [p.kind for p in plans]
+    kind_label = "+".join(k.name for k in kinds)
+    result = FileResult(file=source_file, kinds={k.name: IngestResult(k.name, source_file) for k in kinds})
+    if header is not None:
+        used = mapping.source_columns()
+        result.ignored_columns = [h for h in header if h not in used]
+    # Source columns whose values never reach the database in clear.
+    masked = set(mapping.personal_data)
+    for name, km in mapping.kinds.items():
+        for f in dict(KINDS[name].hashed):
+            if f in km.fields:
+                masked.update(km.fields[f].source_columns())
+    secret = personal.key()
+    columns = _landing_columns(kinds)
+    position = {c: i for i, c in enumerate(columns)}
+
+    conn.execute("set local timezone = 'UTC'")  # naive timestamps in native files are UTC
+    for k in kinds:
+        conn.execute(sql.SQL("select pg_advisory_xact_lock(hashtext({}))").format(sql.Literal("plaudit.ingest." + k.name)))
+    ingest_id = conn.execute(
+        "insert into plaudit.ingests (kind, source_file, file_sha256, source) values (%s, %s, %s, %s) returning ingest_id",
+        [kind_label, source_file, source_sha256, source],
+    ).fetchone()[0]  # type: ignore[index]
+    conn.execute("drop table if exists landing")
+    conn.execute(
+        sql.SQL(
+            "create temp table landing (kind text, line bigint, raw_text text, pre_problem text, {}) on commit drop"
+        ).format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in columns))
+    )
+    unreadable: list[tuple[int, str, str]] = []
+    copy_sql = sql.SQL("copy landing (kind, line, raw_text, pre_problem, {}) from stdin").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor().copy(copy_sql) as copy:
+        for row in rows:
+            result.source_rows += 1
+            if on_progress and result.source_rows % 50_000 == 0:
+                on_progress(result.source_rows)
+            if row.values is None:
+                unreadable.append((row.line, row.raw_text, row.reason or "unreadable row"))
+                continue
+            values = row.values
+            raw_text = row.raw_text
+            if masked:
+                raw_text = _mask(raw_text, values, masked, header, mapping.delimiter)
+            for plan in plans:
+                if not all(f.keeps((values.get(f.column) or "").strip()) for f in plan.filters):
+                    result.kinds[plan.kind.name].filtered_out += 1
+                    continue
+                out: list[str | None] = [None] * len(columns)
+                problems = []
+                for fname, read in plan.readers:
+                    try:
+                        value = read(values)
+                    except ParseError as exc:
+                        problems.append(str(exc))
+                        continue
+                    if fname in plan.hashed:  # stored only as a keyed hash
+                        if value is not None:
+                            out[position[plan.hashed[fname]]] = personal.keyed_hash(fname, value, secret)
+                        continue
+                    out[position[fname]] = value
+                    if value is not None and fname in plan.also_hashed:
+                        out[position[plan.also_hashed[fname]]] = personal.keyed_hash(fname, value, secret)
+                copy.write_row([plan.kind.name, row.line, raw_text, "; ".join(problems) or None, *out])
+
+    result.unreadable_rows = len(unreadable)
+    if unreadable:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
+                " values (%s, %s, %s, %s, %s, %s)",
+                [(ingest_id, kind_label, source_file, ln, raw, why) for ln, raw, why in unreadable],
+            )
+    for k in kinds:
+        r = result.kinds[k.name]
+        r.rows_read = result.source_rows - r.filtered_out
+        _check_and_upsert(conn, k, ingest_id, source_file, r)
+        r.quarantined += len(unreadable)
+        for reason, n in conn.execute(
+            "select reason, count(*) from plaudit.quarantine where ingest_id = %s and kind in (%s, %s)"
+            " group by reason order by 2 desc, 1",
+            [ingest_id, k.name, kind_label],
+        ):
+            r.quarantined_by_reason[reason] = n
+        assert r.rows_read == r.loaded + r.updated + r.duplicates + r.quarantined, r
+    conn.execute(
+        "update plaudit.ingests set rows_read=%s, loaded=%s, updated=%s, duplicates=%s, quarantined=%s,"
+        " finished_at=now() where ingest_id=%s",
+        [
+            result.source_rows,
+            sum(r.loaded for r in result.kinds.values()),
+            sum(r.updated for r in result.kinds.values()),
+            sum(r.duplicates for r in result.kinds.values()),
+            result.quarantined_rows,
+            ingest_id,
+        ],
+    )
+    return result
+
+
+def _mask(raw_text: str, values: dict[str, str | None], masked: set[str], header: list[str] | None, delimiter: str) -> str:
+    """The row's text with personal data replaced, for the quarantine copy."""
+    if header:  # csv / xlsx: rebuild the row from its fields
+        sep = "\t" if "\t" in raw_text and delimiter not in raw_text else delimiter
+        return sep.join(MASK if h in masked and values.get(h) else (values.get(h) or "") for h in header)
+    import json
+
+    return json.dumps({k: (MASK if k in masked and v else v) for k, v in values.items()}, ensure_ascii=False)
+
+
+def ingest_file(
+    conn: psycopg.Connection,
+    path: str | Path,
+    *,
+    kind: Kind | None = None,
+    mapping: Mapping | None = None,
+    source: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> FileResult:
+    """Ingest one file in one transaction (the caller commits).
+
+    Without a mapping the file is in Plaudit's own format for `kind`.
+    """
+    path = Path(path)
+    src = open_source(path, mapping)
+    if mapping is None:
+        if kind is None:
+            raise IngestError(f"{path}: give --kind, or a --mapping that names its kinds")
+        mapping = Mapping.native(kind.name, src.header or kind.input_fields)
+    elif kind is not None and kind.name not in mapping.kinds:
+        raise IngestError(f"mapping {mapping.name} does not describe kind {kind.name} (it has {', '.join(mapping.kinds)})")
+    if src.header:
+        absent = sorted(c for c in mapping.source_columns() if c not in src.header)
+        if absent:
+            raise IngestError(
+                f"{path}: the mapping uses column(s) {', '.join(absent)} that the file does not have. "
+                f"The header has: {', '.join(h for h in src.header if h)}."
+            )
+    return load_rows(
+        conn, mapping, src.rows(), source_file=str(path), source_sha256=file_sha256(path),
+        source=source or mapping.name, header=src.header or None, on_progress=on_progress,
+    )
+
+
+# ------------------------------------------------------------------ the SQL side: check and upsert
+
+
 def _reason_sql(kind: Kind) -> sql.Composable:
-    """One `concat_ws` naming every problem of a landing row (empty when none)."""
+    """The problems of a landing row as one string (null when none)."""
     parts: list[sql.Composable] = []
     typed_ok: list[sql.Composable] = []
     for c in kind.columns:
         col = sql.Identifier(c.name)
         if c.required:
-            parts.append(
-                sql.SQL("case when {c} is null then {m} end").format(
-                    c=col, m=sql.Literal(f"missing required field {c.name}")
-                )
-            )
+            parts.append(sql.SQL("case when {c} is null then {m} end").format(
+                c=col, m=sql.Literal(f"missing required field {c.name}")))
         if c.type in _CAST:
-            parts.append(
-                sql.SQL(
-                    "case when {c} is not null and not pg_input_is_valid({c}, {t}) "
-                    "then {m} || quote_literal({c}) end"
-                ).format(c=col, t=sql.Literal(_CAST[c.type]), m=sql.Literal(f"unparseable {c.type} in {c.name}: "))
-            )
-            typed_ok.append(sql.SQL("({c} is null or pg_input_is_valid({c}, {t}))").format(c=col, t=sql.Literal(_CAST[c.type])))
+            t = sql.Literal(_CAST[c.type])
+            parts.append(sql.SQL(
+                "case when {c} is not null and not pg_input_is_valid({c}, {t}) then {m} || quote_literal({c}) end"
+            ).format(c=col, t=t, m=sql.Literal(f"unparseable {c.type} in {c.name}: ")))
+            typed_ok.append(sql.SQL("({c} is null or pg_input_is_valid({c}, {t}))").format(c=col, t=t))
         if c.choices:
-            parts.append(
-                sql.SQL("case when lower({c}) not in ({vals}) then {m1} || quote_literal({c}) || {m2} end").format(
-                    c=col,
-                    vals=sql.SQL(", ").join(map(sql.Literal, c.choices)),
-                    m1=sql.Literal(f"unknown {c.name} "),
-                    m2=sql.Literal(f" (expected one of {', '.join(c.choices)})"),
-                )
-            )
-            typed_ok.append(sql.SQL("({c} is null or lower({c}) in ({vals}))").format(
-                c=col, vals=sql.SQL(", ").join(map(sql.Literal, c.choices))))
+            vals = sql.SQL(", ").join(map(sql.Literal, c.choices))
+            parts.append(sql.SQL("case when lower({c}) not in ({vals}) then {m1} || quote_literal({c}) || {m2} end").format(
+                c=col, vals=vals, m1=sql.Literal(f"unknown {c.name} "),
+                m2=sql.Literal(f" (expected one of {', '.join(c.choices)})")))
+            typed_ok.append(sql.SQL("({c} is null or lower({c}) in ({vals}))").format(c=col, vals=vals))
     all_typed = sql.SQL(" and ").join(typed_ok) if typed_ok else sql.SQL("true")
     if kind.event_time:
         col = sql.Identifier(kind.event_time)
-        parts.append(
-            sql.SQL(
-                "case when {c} is not null and pg_input_is_valid({c}, 'timestamptz') "
-                "and {c}::timestamptz > now() + interval '1 day' then {m} || {c} end"
-            ).format(c=col, m=sql.Literal(f"{kind.event_time} lies in the future: "))
-        )
+        parts.append(sql.SQL(
+            "case when {c} is not null and pg_input_is_valid({c}, 'timestamptz') "
+            "and {c}::timestamptz > now() + interval '1 day' then {m} || {c} end"
+        ).format(c=col, m=sql.Literal(f"{kind.event_time} lies in the future: ")))
     for bad, reason in kind.extra_checks:
-        # Checks that cast values only run once every typed column parsed.
-        parts.append(
-            sql.SQL("case when {ok} and ({bad}) then {reason} end").format(
-                ok=all_typed, bad=sql.SQL(bad), reason=sql.SQL(reason)  # type: ignore[arg-type]  # declared in kinds.py
-            )
-        )
-    return sql.SQL("nullif(concat_ws('; ', {}), '')").format(sql.SQL(", ").join(parts))
+        # checks that cast values only run once every typed column parsed
+        parts.append(sql.SQL("case when {ok} and ({bad}) then {reason} end").format(
+            ok=all_typed, bad=sql.SQL(bad), reason=sql.SQL(reason)))  # type: ignore[arg-type]  # declared in kinds.py
+    return sql.SQL("coalesce(pre_problem, nullif(concat_ws('; ', {}), ''))").format(sql.SQL(", ").join(parts))
 
 
 def _typed(c: Column) -> sql.Composable:
@@ -113,179 +327,79 @@ def _typed(c: Column) -> sql.Composable:
     return col
 
 
-def ingest_file(
-    conn: psycopg.Connection,
-    kind: Kind,
-    path: str | Path,
-    mapping: Mapping | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> IngestResult:
-    """Ingest one file in one transaction (the caller commits)."""
-    path = Path(path)
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file")
-    mapping = mapping or Mapping()
-    result = IngestResult(kind=kind.name, file=str(path))
-    encoding = "utf-8-sig" if mapping.encoding == "utf-8" else mapping.encoding
-    names = [c.name for c in kind.columns]
-    source_of = {n: mapping.columns.get(n, n) for n in names}
+def _check_and_upsert(conn: psycopg.Connection, kind: Kind, ingest_id: int, source_file: str, result: IngestResult) -> None:
+    def ident(names: list[str]) -> sql.Composable:
+        return sql.SQL(", ").join(map(sql.Identifier, names))
 
-    with path.open("r", encoding=encoding, errors="surrogateescape", newline="") as f:
-        reader = csv.reader(f, delimiter=mapping.delimiter)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise IngestError(
-                f"{path} is empty: expected a header row with {', '.join(kind.required)}"
-            ) from None
-        except csv.Error as exc:
-            raise IngestError(f"{path}: the header row cannot be read as CSV: {exc}") from exc
-        index = {h: i for i, h in enumerate(header)}
-        wanted = [n for n in names if source_of[n] in index or n in mapping.constants]
-        missing = [n for n in kind.required if n not in wanted]
-        if missing:
-            raise IngestError(
-                f"{path}: missing required column(s) {', '.join(source_of[m] for m in missing)} "
-                f"for kind {kind.name}. The header has: {', '.join(header)}. "
-                "Rename the columns, or map them with --mapping (see mappings/)."
-            )
-        result.ignored_columns = [h for h in header if h not in set(source_of.values())]
-        pick = [(index.get(source_of[n]), mapping.constants.get(n)) for n in wanted]
-
-        conn.execute("set local timezone = 'UTC'")  # naive timestamps are read as UTC
-        conn.execute(sql.SQL("select pg_advisory_xact_lock(hashtext({}))").format(sql.Literal("plaudit.ingest." + kind.name)))
-        ingest_id = conn.execute(
-            "insert into plaudit.ingests (kind, source_file, file_sha256) values (%s, %s, %s) returning ingest_id",
-            [kind.name, str(path), file_sha256(path)],
-        ).fetchone()[0]  # type: ignore[index]
-        # Every column of the kind; those the file lacks stay null.
-        conn.execute(
-            sql.SQL("create temp table landing (line bigint, raw_text text, {}) on commit drop").format(
-                sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in names)
-            )
+    def key_eq(a: str, b: str) -> sql.Composable:
+        return sql.SQL(" and ").join(
+            sql.SQL("{a}.{k} = {b}.{k}").format(a=sql.Identifier(a), b=sql.Identifier(b), k=sql.Identifier(k))
+            for k in kind.key
         )
-        early: list[tuple[int, str, str]] = []  # (line, raw text, reason) rejected before COPY
-        ncols = len(header)
-        copy_sql = sql.SQL("copy landing (line, raw_text, {}) from stdin").format(
-            sql.SQL(", ").join(map(sql.Identifier, wanted))
-        )
-        with conn.cursor().copy(copy_sql) as copy:
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:  # e.g. an unterminated quote at the end of a truncated file
-                    result.rows_read += 1
-                    early.append((reader.line_num, "", f"not valid CSV: {exc}"))
-                    continue
-                result.rows_read += 1
-                line = reader.line_num
-                if not row:
-                    result.rows_read -= 1  # a blank line is not a row
-                    continue
-                joined = mapping.delimiter.join(row)
-                if len(row) != ncols:
-                    early.append((line, _clean(joined), f"row has {len(row)} fields, the header has {ncols}"))
-                    continue
-                bad = _BAD_CHARS.search(joined)
-                if bad:
-                    reason = "NUL byte in row" if bad.group() == "\x00" else (
-                        f"bytes that are not valid {mapping.encoding} (declare the file's encoding in its mapping)"
-                    )
-                    early.append((line, _clean(joined), reason))
-                    continue
-                copy.write_row([line, joined, *[(row[i].strip() or None) if i is not None else const for i, const in pick]])
-                if on_progress and result.rows_read % 50_000 == 0:
-                    on_progress(result.rows_read)
 
-    if early:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-                " values (%s, %s, %s, %s, %s, %s)",
-                [(ingest_id, kind.name, str(path), ln, raw, why) for ln, raw, why in early],
-            )
-    _check_and_upsert(conn, kind, ingest_id, str(path), result)
-    result.quarantined += len(early)
-    for row in conn.execute(
-        "select reason, count(*) from plaudit.quarantine where ingest_id = %s group by reason order by 2 desc",
-        [ingest_id],
-    ):
-        result.quarantined_by_reason[row[0]] = row[1]
-    conn.execute(
-        "update plaudit.ingests set rows_read=%s, loaded=%s, updated=%s, duplicates=%s, quarantined=%s,"
-        " finished_at=now() where ingest_id=%s",
-        [result.rows_read, result.loaded, result.updated, result.duplicates, result.quarantined, ingest_id],
-    )
-    assert result.rows_read == result.loaded + result.updated + result.duplicates + result.quarantined, result
-    return result
-
-
-def _clean(text: str) -> str:
-    """Raw text that PostgreSQL can store: NULs and undecodable bytes made visible."""
-    return text.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _check_and_upsert(
-    conn: psycopg.Connection, kind: Kind, ingest_id: int, source_file: str, result: IngestResult
-) -> None:
-    ident = lambda names: sql.SQL(", ").join(map(sql.Identifier, names))  # noqa: E731
+    all_cols = [c.name for c in kind.columns]
     key = list(kind.key)
     table = sql.Identifier("raw", kind.table)
     q = {"ingest_id": ingest_id, "kind": kind.name, "file": source_file}
-
-    conn.execute(
-        sql.SQL("create temp table checked on commit drop as select *, {reason} as _problem from landing").format(
-            reason=_reason_sql(kind)
-        )
+    quarantine = sql.SQL(
+        "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason) "
     )
-    cur = conn.execute(
-        sql.SQL(
-            "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-            " select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text, _problem"
-            " from checked where _problem is not null"
-        ),
+    conn.execute("drop table if exists checked, typed, classified")
+    conn.execute(
+        sql.SQL("create temp table checked on commit drop as"
+                " select *, {reason} as _problem from landing where kind = %(kind)s").format(reason=_reason_sql(kind)),
         q,
     )
-    result.quarantined += cur.rowcount
+    result.quarantined += conn.execute(
+        quarantine + sql.SQL("select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text, _problem"
+                             " from checked where _problem is not null"),
+        q,
+    ).rowcount
 
     # Typed rows with a content hash; rn orders copies of one key within this file.
-    all_cols = [c.name for c in kind.columns]
-    select_typed = sql.SQL(", ").join(_typed(c) for c in kind.columns)
     conn.execute(
         sql.SQL(
             "create temp table typed on commit drop as"
-            " select *, md5(row({all})::text) as _row_hash,"
+            " select *, md5(row({hashed})::text) as _row_hash,"
             " row_number() over (partition by {key} order by line) as rn"
             " from (select line, raw_text, {sel} from checked where _problem is null) t"
-        ).format(all=ident(all_cols), key=ident(key), sel=select_typed)
+        ).format(
+            hashed=ident([c for c in all_cols if c != "updated_at"]),
+            key=ident(key),
+            sel=sql.SQL(", ").join(_typed(c) for c in kind.columns),
+        )
     )
-    key_eq = lambda a, b: sql.SQL(" and ").join(  # noqa: E731
-        sql.SQL("{a}.{k} = {b}.{k}").format(a=sql.Identifier(a), b=sql.Identifier(b), k=sql.Identifier(k)) for k in key
-    )
-    cur = conn.execute(
-        sql.SQL(
-            "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-            " select %(ingest_id)s, %(kind)s, %(file)s, t.line, t.raw_text,"
+    in_file_conflicts = conn.execute(
+        quarantine + sql.SQL(
+            "select %(ingest_id)s, %(kind)s, %(file)s, t.line, t.raw_text,"
             " 'same id as line ' || f.line || ' of this file, with different content'"
             " from typed t join typed f on {eq} and f.rn = 1 where t.rn > 1 and t._row_hash <> f._row_hash"
         ).format(eq=key_eq("t", "f")),
         q,
-    )
-    result.quarantined += cur.rowcount
-    result.duplicates += conn.execute("select count(*) from typed where rn > 1").fetchone()[0] - cur.rowcount  # type: ignore[index]
+    ).rowcount
+    result.quarantined += in_file_conflicts
+    result.duplicates += conn.execute("select count(*) from typed where rn > 1").fetchone()[0] - in_file_conflicts  # type: ignore[index]
 
+    # A record seen before: same content → duplicate; different content → the newer wins
+    # (by updated_at where both have one; master data without it: the later file).
     conn.execute(
         sql.SQL(
             "create temp table classified on commit drop as"
-            " select t.*, case when r.{k0} is null then 'new' when r._row_hash = t._row_hash then 'duplicate'"
-            " else 'changed' end as outcome, r._source_file as prev_file, r._source_line as prev_line"
+            " select t.*, case"
+            "   when r.{k0} is null then 'new'"
+            "   when r._row_hash = t._row_hash then 'duplicate'"
+            "   when t.updated_at is not null and r.updated_at is not null and t.updated_at <= r.updated_at then 'stale'"
+            "   when t.updated_at is not null and r.updated_at is not null then 'newer'"
+            "   when {updatable} then 'newer'"
+            "   else 'conflict' end as outcome,"
+            " r._source_file as prev_file, r._source_line as prev_line, r.updated_at as prev_updated_at"
             " from typed t left join {table} r on {eq} where t.rn = 1"
-        ).format(k0=sql.Identifier(key[0]), table=table, eq=key_eq("r", "t"))
+        ).format(k0=sql.Identifier(key[0]), table=table, eq=key_eq("r", "t"), updatable=sql.Literal(kind.updatable))
     )
     counts = dict(conn.execute("select outcome, count(*) from classified group by outcome").fetchall())
     result.duplicates += counts.get("duplicate", 0)
+    if kind.name == "employees":
+        _record_employee_history(conn, q)
     conn.execute(
         sql.SQL(
             "insert into {table} ({all}, _row_hash, _source_file, _source_line)"
@@ -294,14 +408,11 @@ def _check_and_upsert(
         q,
     )
     result.loaded += counts.get("new", 0)
-    changed = counts.get("changed", 0)
-    if not changed:
-        return
-    if kind.updatable:
+    if counts.get("newer"):
         conn.execute(
             sql.SQL(
                 "update {table} r set {sets}, _row_hash = c._row_hash, _source_file = %(file)s,"
-                " _source_line = c.line, _ingested_at = now() from classified c where c.outcome = 'changed' and {eq}"
+                " _source_line = c.line, _ingested_at = now() from classified c where c.outcome = 'newer' and {eq}"
             ).format(
                 table=table,
                 sets=sql.SQL(", ").join(sql.SQL("{c} = c.{c}").format(c=sql.Identifier(n)) for n in all_cols),
@@ -309,15 +420,44 @@ def _check_and_upsert(
             ),
             q,
         )
-        result.updated += changed
-    else:
-        conn.execute(
-            sql.SQL(
-                "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-                " select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text,"
-                " 'same id as already loaded from ' || prev_file || ' line ' || prev_line || ', with different content'"
-                " from classified where outcome = 'changed'"
-            ),
-            q,
+        result.updated += counts["newer"]
+    result.quarantined += conn.execute(
+        quarantine + sql.SQL(
+            "select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text, case outcome"
+            " when 'stale' then 'older than the version already loaded from ' || prev_file || ' line ' || prev_line"
+            "   || ' (updated_at ' || updated_at || ' is not after ' || prev_updated_at || ')'"
+            " else 'same id as already loaded from ' || prev_file || ' line ' || prev_line"
+            "   || ', with different content (send an updated_at column to replace it)' end"
+            " from classified where outcome in ('stale', 'conflict')"
+        ),
+        q,
+    ).rowcount
+
+
+_HISTORY_COLS = ["full_name", "email", "email_hash", "locale", "manager_id", "team", "cost_centre", "role",
+                 "location", "hire_date", "status", "terminated_on"]
+
+
+def _record_employee_history(conn: psycopg.Connection, q: dict[str, object]) -> None:
+    """Keep every version of an employee: a change closes the current version and opens a new one.
+
+    A new employee's first version is valid since -infinity (as far as we know,
+    they always were so); a change takes effect at its updated_at, or now.
+    """
+    cols = sql.SQL(", ").join(map(sql.Identifier, _HISTORY_COLS))
+    conn.execute(
+        sql.SQL(
+            "update raw.employee_history h set valid_to = coalesce(c.updated_at, now())"
+            " from classified c where c.outcome = 'newer' and h.employee_id = c.employee_id"
+            " and h.valid_to = 'infinity' and h.valid_from < coalesce(c.updated_at, now())"
         )
-        result.quarantined += changed
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into raw.employee_history (employee_id, valid_from, {cols}, _row_hash, _source_file, _source_line)"
+            " select employee_id, case outcome when 'new' then '-infinity'::timestamptz else coalesce(updated_at, now()) end,"
+            " {cols}, _row_hash, %(file)s, line from classified where outcome in ('new', 'newer')"
+            " on conflict (employee_id, valid_from) do nothing"
+        ).format(cols=cols),
+        q,
+    )

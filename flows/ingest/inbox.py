@@ -1,8 +1,12 @@
 """The inbox: files dropped into `$PLAUDIT_INBOX_DIR` are ingested by the nightly flow.
 
-A file's kind is the start of its name (`feedback.csv`, `feedback-2026-10-31.csv`,
-`employees_hr.csv`, ...). Files are remembered by content hash in
-plaudit.ingests, never moved: a file already ingested is skipped.
+- `inbox/<kind>*.csv` (jsonl, xlsx too): Plaudit's own format; the kind is the
+  start of the file name (`feedback-2026-10-31.csv`, `employees_hr.csv`).
+- `inbox/<source>/*`: an export read with `mappings/<source>.yml`
+  (`$PLAUDIT_MAPPINGS_DIR`), e.g. `inbox/call_center_2021q1/january.csv`.
+
+Files are remembered by content hash in plaudit.ingests, never moved: a file
+already ingested is skipped, and the same content under a new name too.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from pathlib import Path
 
 import psycopg
 
-from flows.ingest.files import IngestResult, file_sha256, ingest_file
+from flows.ingest import mapping as mapping_mod
+from flows.ingest.files import FileResult, file_sha256, ingest_file
 from flows.ingest.kinds import KINDS
+from plaudit.errors import IngestError
 
-# Order matters only for readability of the summary; checks do not depend on it.
+# Master data first, so a night's events find their employees.
 INGEST_ORDER = ["employees", "accounts", "interactions", "participants", "feedback", "nominations"]
+SUFFIXES = {".csv", ".jsonl", ".ndjson", ".xlsx"}
 
 
 def kind_of(path: Path) -> str | None:
@@ -26,25 +33,35 @@ def kind_of(path: Path) -> str | None:
     return None
 
 
-def pending_files(conn: psycopg.Connection, inbox: Path) -> list[tuple[str, Path]]:
+def pending_files(conn: psycopg.Connection, inbox: Path, mappings_dir: Path) -> list[tuple[str | None, Path, Path | None]]:
+    """(kind, file, mapping) for every file not ingested yet, master data first."""
     if not inbox.is_dir():
         return []
-    done = {
-        (k, h)
-        for k, h in conn.execute("select kind, file_sha256 from plaudit.ingests where finished_at is not null")
-    }
-    found = []
-    for path in sorted(inbox.glob("*.csv")):
-        k = kind_of(path)
-        if k and (k, file_sha256(path)) not in done:
-            found.append((k, path))
-    return sorted(found, key=lambda kp: (INGEST_ORDER.index(kp[0]), kp[1].name))
+    done = {h for (h,) in conn.execute("select file_sha256 from plaudit.ingests where finished_at is not null")}
+    found: list[tuple[int, str, str | None, Path, Path | None]] = []
+    for path in sorted(inbox.iterdir()):
+        if path.is_file() and path.suffix.lower() in SUFFIXES:
+            k = kind_of(path)
+            if k and file_sha256(path) not in done:
+                found.append((INGEST_ORDER.index(k), path.name, k, path, None))
+        elif path.is_dir():
+            mapping = mappings_dir / f"{path.name}.yml"
+            if not mapping.exists():
+                raise IngestError(
+                    f"inbox folder {path} has no mapping {mapping}: add the mapping or move the folder out of the inbox"
+                )
+            for f in sorted(path.iterdir()):
+                if f.is_file() and f.suffix.lower() in SUFFIXES and file_sha256(f) not in done:
+                    found.append((len(INGEST_ORDER), f"{path.name}/{f.name}", None, f, mapping))
+    return [(k, p, m) for _, _, k, p, m in sorted(found, key=lambda x: (x[0], x[1]))]
 
 
-def ingest_inbox(url: str, inbox: Path) -> list[IngestResult]:
+def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> list[FileResult]:
+    """Ingest every new file, each in its own transaction."""
     results = []
     with psycopg.connect(url) as conn:
-        for k, path in pending_files(conn, inbox):
-            results.append(ingest_file(conn, KINDS[k], path))
+        for kind, path, mapping in pending_files(conn, inbox, mappings_dir):
+            m = mapping_mod.load(mapping) if mapping else None
+            results.append(ingest_file(conn, path, kind=KINDS[kind] if kind else None, mapping=m))
             conn.commit()
     return results

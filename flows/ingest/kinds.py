@@ -29,10 +29,21 @@ class Kind:
     # Timestamp column that may not lie in the future.
     event_time: str | None = None
     extra_checks: tuple[tuple[str, str], ...] = field(default=())  # (sql condition that is bad, reason sql)
+    # Input fields stored only as a keyed hash: input field → hashed column.
+    # Customer contact details never reach the database in clear.
+    hashed: tuple[tuple[str, str], ...] = ()
+    # Input fields kept in clear and also hashed (employee emails, for self-feedback checks).
+    also_hashed: tuple[tuple[str, str], ...] = ()
 
     @property
     def required(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
+
+    @property
+    def input_fields(self) -> list[str]:
+        """Fields a file or mapping may provide (hashed columns are fed by their input field)."""
+        hashed_cols = {col for _, col in self.hashed + self.also_hashed}
+        return [c.name for c in self.columns if c.name not in hashed_cols] + [f for f, _ in self.hashed]
 
 
 FEEDBACK_KINDS = ("csat", "nps", "ces", "stars", "thumbs")
@@ -58,8 +69,11 @@ KINDS: dict[str, Kind] = {
                 Column("hire_date", "date"),
                 Column("status", required=True, choices=("active", "leave", "terminated")),
                 Column("terminated_on", "date"),
+                Column("updated_at", "timestamptz"),
+                Column("email_hash"),
             ),
             updatable=True,
+            also_hashed=(("email", "email_hash"),),
         ),
         Kind(
             "accounts",
@@ -72,6 +86,7 @@ KINDS: dict[str, Kind] = {
                 Column("co_funding_share", "numeric"),
                 Column("co_funding_monthly_cap", "numeric"),
                 Column("currency"),
+                Column("updated_at", "timestamptz"),
             ),
             updatable=True,
             extra_checks=(
@@ -98,6 +113,7 @@ KINDS: dict[str, Kind] = {
                 Column("queue"),
                 Column("opened_at", "timestamptz", required=True),
                 Column("closed_at", "timestamptz"),
+                Column("updated_at", "timestamptz"),
             ),
             event_time="opened_at",
         ),
@@ -114,6 +130,7 @@ KINDS: dict[str, Kind] = {
                     choices=("owner", "assist", "escalation", "delivery"),
                 ),
                 Column("touched_at", "timestamptz", required=True),
+                Column("updated_at", "timestamptz"),
             ),
             event_time="touched_at",
         ),
@@ -130,8 +147,12 @@ KINDS: dict[str, Kind] = {
                 Column("comment"),
                 Column("channel", choices=CHANNELS),
                 Column("responded_at", "timestamptz", required=True),
+                Column("updated_at", "timestamptz"),
+                Column("customer_email_hash"),
+                Column("customer_phone_hash"),
             ),
             event_time="responded_at",
+            hashed=(("customer_email", "customer_email_hash"), ("customer_phone", "customer_phone_hash")),
             extra_checks=(
                 (
                     "nullif(interaction_id, '') is null and nullif(employee_id, '') is null",
@@ -157,8 +178,11 @@ KINDS: dict[str, Kind] = {
                 Column("reason"),
                 Column("channel", choices=CHANNELS),
                 Column("nominated_at", "timestamptz", required=True),
+                Column("updated_at", "timestamptz"),
+                Column("customer_email_hash"),
             ),
             event_time="nominated_at",
+            hashed=(("customer_email", "customer_email_hash"),),
         ),
     ]
 }

@@ -1,7 +1,8 @@
 -- Points earned by each eligible employee for each attributed piece of
 -- feedback and each nomination, under the program version in force at the
--- time. Eligibility: the employee's role is covered by the program, they were
--- hired and not yet terminated when the feedback was given.
+-- time. Eligibility uses the employee's version valid when the feedback was
+-- given (raw.employee_history): their role then is covered by the program,
+-- they were hired and not yet terminated.
 
 with
 
@@ -39,9 +40,9 @@ eligibility as (
 
 ),
 
-employees as (
+employee_versions as (
 
-    select * from {{ ref('stg_raw__employees') }}
+    select * from {{ ref('stg_raw__employee_history') }}
 
 ),
 
@@ -110,7 +111,11 @@ select
     p.effective_at
 from all_points as p
 inner join versions as v on p.version_id = v.version_id
-inner join employees as e on p.employee_id = e.employee_id
+-- the employee as they were when the feedback was given
+inner join employee_versions as e
+    on p.employee_id = e.employee_id
+    and p.effective_at >= e.valid_from
+    and p.effective_at < e.valid_to
 where
     (
         not exists (
@@ -125,4 +130,6 @@ where
     )
     and (e.hire_date is null or e.hire_date <= p.effective_at::date)
     and (e.terminated_on is null or e.terminated_on > p.effective_at::date)
+    -- a version marked terminated with no date earns nothing
+    and (e.employment_status <> 'terminated' or e.terminated_on is not null)
     and p.points > 0

@@ -1,7 +1,8 @@
 -- Every ledger entry the rules call for, up to the night. Entry ids are
--- deterministic (a hash of program, version, source, employee, rule and kind),
--- so the publish step can post them with "insert ... on conflict do nothing":
--- posting the same thing twice is a no-op.
+-- deterministic: a hash of program, program version, source (feedback or
+-- nomination), employee and entry kind. The matched rule is not part of the
+-- id, so a corrected score maps to the same entry and can never be posted
+-- twice; the publish step posts with "insert ... on conflict do nothing".
 
 with
 
@@ -13,7 +14,7 @@ points as (
 
 select
     md5(concat_ws('|',
-        '{{ var("program") }}', version_id, source_kind, source_id, employee_id, rule_id, entry_kind
+        '{{ var("program") }}', version_id, source_kind, source_id, employee_id, entry_kind
     )) as entry_id,
     '{{ var("program") }}'::text as program,
     version_id,

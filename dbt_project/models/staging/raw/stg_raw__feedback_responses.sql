@@ -13,6 +13,8 @@ renamed as (
         response_id,
         interaction_id,
         nullif(employee_id, '') as named_employee_id,
+        customer_email_hash,
+        customer_phone_hash,
 
         -- dimensions
         feedback_kind,
@@ -23,7 +25,8 @@ renamed as (
         score,
 
         -- timestamps
-        responded_at
+        responded_at,
+        updated_at
 
     from source
 

@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'employee_history') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        employee_id,
+        nullif(manager_id, '') as manager_id,
+
+        -- dimensions
+        team,
+        cost_centre,
+        role as employee_role,
+        location,
+        status as employment_status,
+
+        -- dates
+        hire_date,
+        terminated_on,
+
+        -- timestamps: the version is valid over [valid_from, valid_to)
+        valid_from,
+        valid_to
+
+    from source
+
+)
+
+select * from renamed
