@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.ingest.inbox import ingest_inbox
+from flows.ingest.inbox import api_mappings, ingest_inbox
 from flows.publish import emails as email_delivery
 from flows.publish import ledger
 from flows.transform import dbt
@@ -36,6 +36,22 @@ def ingest(url: str) -> dict[str, Any]:
         "files": [r.as_dict() for r in results],
         "rows_ingested": sum(r.loaded for r in results),
         "rows_quarantined": sum(r.quarantined_rows for r in results),
+    }
+
+
+@task(name="pull APIs", retries=2, retry_delay_seconds=[10, 60])
+def pull_apis(url: str) -> dict[str, Any]:
+    """Pull every API source a mapping declares (`api.url`), from its saved cursor.
+
+    A retry resumes from the last committed page, so nothing is loaded twice.
+    """
+    from flows.ingest.api import pull
+
+    pulled = [pull(url, m.api.url, m) for m in api_mappings(settings.load().mappings_dir) if m.api and m.api.url]
+    return {
+        "api_pulls": [p.as_dict() for p in pulled],
+        "api_rows_ingested": sum(p.loaded for p in pulled),
+        "api_rows_quarantined": sum(p.quarantined for p in pulled),
     }
 
 
@@ -106,6 +122,10 @@ def nightly(night: date | None = None, program: str = "demo", dry_run: bool = Fa
             summary.update(rows_ingested=0, rows_quarantined=0, files=[])
         else:
             summary.update(stage("ingest", ingest, url))
+            apis = stage("apis", pull_apis, url)
+            summary["rows_ingested"] += apis.pop("api_rows_ingested")
+            summary["rows_quarantined"] += apis.pop("api_rows_quarantined")
+            summary.update(apis)
         prog = stage("program", load_program, url, program)
         summary["program_version"] = prog["version_id"]
         summary.update(stage("dbt", dbt_build, url, night, program))

@@ -146,7 +146,7 @@ def generate(
                                                 "channel", "queue", "opened_at", "closed_at"])
     fp, wp = _writer(out, "participants.csv", ["interaction_id", "employee_id", "participant_role", "touched_at"])
     ff, wf = _writer(out, "feedback.csv", ["response_id", "interaction_id", "employee_id", "feedback_kind", "score",
-                                            "comment", "channel", "responded_at"])
+                                            "comment", "channel", "responded_at", "customer_email"])
     fn, wn = _writer(out, "nominations.csv", ["nomination_id", "employee_id", "account_id", "customer_id", "reason",
                                                "channel", "nominated_at"])
     with fi, fp, ff, fn:
@@ -185,7 +185,13 @@ def generate(
                         if rng.random() < 0.45:
                             pool = POSITIVE if good else (NEGATIVE if score <= (2 if fkind == "csat" else 6) else NEUTRAL)
                             comment = rng.choice(pool).format(name=owner.first_name)
-                        wf.writerow([f"R{seq:08d}", iid, "", fkind, score, comment, channel, responded.isoformat(timespec="seconds")])
+                        # Most customers leave an address (stored only as a keyed hash); now and then
+                        # an employee rates their own ticket from their staff address.
+                        email = f"{customer.lower()}@customers.plaudit-demo.example" if rng.random() < 0.7 else ""
+                        if rng.random() < 0.004:
+                            email = f"{owner.employee_id.lower()}.{owner.first_name.lower()}@staff.plaudit-demo.example"
+                        wf.writerow([f"R{seq:08d}", iid, "", fkind, score, comment, channel,
+                                     responded.isoformat(timespec="seconds"), email])
                         counts["feedback"] += 1
                     if rng.random() < 0.006:
                         wn.writerow([f"N{seq:08d}", owner.employee_id, account, customer,

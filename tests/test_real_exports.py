@@ -212,3 +212,15 @@ def test_a_mapping_that_names_absent_columns_is_refused(fresh_db, tmp_path):
     f.write_text("Call Id,Agent\nID1,Jim\n")
     with psycopg.connect(fresh_db) as conn, pytest.raises(IngestError, match=r"uses column\(s\) .*Date.* that the file does not have\. The header has: Call Id, Agent"):
         ingest_file(conn, f, mapping=mapping_mod.load(MAPPING))
+
+
+def test_the_demo_format_mapping_reads_generated_feedback(fresh_db, tmp_path):
+    from plaudit.demo_data import generate
+
+    counts = generate(tmp_path, employees=12, days=3, seed=5)
+    with psycopg.connect(fresh_db) as conn:
+        r = ingest_file(conn, tmp_path / "feedback.csv", mapping=mapping_mod.load(ROOT / "mappings" / "plaudit_demo.yml"))
+        conn.commit()
+        hashed = conn.execute("select count(customer_email_hash) from raw.feedback_responses").fetchone()[0]
+    assert (r.kinds["feedback"].loaded, r.kinds["feedback"].quarantined) == (counts["feedback"], 0)
+    assert 0 < hashed < counts["feedback"]

@@ -65,3 +65,13 @@ def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> list[FileResult]:
             results.append(ingest_file(conn, path, kind=KINDS[kind] if kind else None, mapping=m))
             conn.commit()
     return results
+
+
+def api_mappings(mappings_dir: Path) -> list[mapping_mod.Mapping]:
+    """Mappings whose `api.url` is set: the nightly flow pulls them."""
+    found = []
+    for path in sorted(mappings_dir.glob("*.yml")) if mappings_dir.is_dir() else []:
+        m = mapping_mod.load(path)
+        if m.api is not None and m.api.url:
+            found.append(m)
+    return found
