@@ -24,7 +24,8 @@ OUT = ROOT / "bench" / "results"
 
 def write_csv(path: Path, size_mb: int) -> int:
     rng = random.Random(1)
-    comments = ["", "", "Great help, thank you!", "Sorted in minutes.", "Waited too long.", "Très bien, merci"]
+    # quoted where they hold a comma, as a CSV writer would
+    comments = ["", "", '"Great help, thank you!"', "Sorted in minutes.", "Waited too long.", '"Très bien, merci"']
     target = size_mb * 1024 * 1024
     rows = 0
     with path.open("w", encoding="utf-8", newline="") as f:

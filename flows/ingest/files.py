@@ -30,6 +30,7 @@ from plaudit.errors import IngestError
 
 _CAST = {"date": "date", "timestamptz": "timestamptz", "integer": "integer", "numeric": "numeric"}
 MASK = "[personal data removed]"
+UNREADABLE = "*unreadable*"  # landing rows that could not be read at all
 
 
 @dataclass
@@ -164,7 +165,7 @@ def load_rows(
             "create temp table landing (kind text, line bigint, raw_text text, pre_problem text, {}) on commit drop"
         ).format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in columns))
     )
-    unreadable: list[tuple[int, str, str]] = []
+    unreadable = 0
     copy_sql = sql.SQL("copy landing (kind, line, raw_text, pre_problem, {}) from stdin").format(
         sql.SQL(", ").join(map(sql.Identifier, columns))
     )
@@ -173,8 +174,10 @@ def load_rows(
             result.source_rows += 1
             if on_progress and result.source_rows % 50_000 == 0:
                 on_progress(result.source_rows)
-            if row.values is None:
-                unreadable.append((row.line, row.raw_text, row.reason or "unreadable row"))
+            if row.values is None:  # streamed through COPY too: memory stays flat however many
+                unreadable += 1
+                copy.write_row([UNREADABLE, row.line, row.raw_text, row.reason or "unreadable row"]
+                               + [None] * len(columns))
                 continue
             values = row.values
             raw_text = row.raw_text
@@ -201,19 +204,18 @@ def load_rows(
                         out[position[plan.also_hashed[fname]]] = personal.keyed_hash(fname, value, secret)
                 copy.write_row([plan.kind.name, row.line, raw_text, "; ".join(problems) or None, *out])
 
-    result.unreadable_rows = len(unreadable)
+    result.unreadable_rows = unreadable
     if unreadable:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-                " values (%s, %s, %s, %s, %s, %s)",
-                [(ingest_id, kind_label, source_file, ln, raw, why) for ln, raw, why in unreadable],
-            )
+        conn.execute(
+            "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
+            " select %s, %s, %s, line, raw_text, pre_problem from landing where kind = %s",
+            [ingest_id, kind_label, source_file, UNREADABLE],
+        )
     for k in kinds:
         r = result.kinds[k.name]
         r.rows_read = result.source_rows - r.filtered_out
         _check_and_upsert(conn, k, ingest_id, source_file, r)
-        r.quarantined += len(unreadable)
+        r.quarantined += unreadable
         for reason, n in conn.execute(
             "select reason, count(*) from plaudit.quarantine where ingest_id = %s and kind in (%s, %s)"
             " group by reason order by 2 desc, 1",
