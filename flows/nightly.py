@@ -106,7 +106,8 @@ def nightly(night: date | None = None, program: str = "demo", dry_run: bool = Fa
     log = get_run_logger()
     url = db.database_url()
     lock = runs.NightLock(url, program, night)
-    summary: dict[str, Any] = {"night": night.isoformat(), "program": program, "dry_run": dry_run, "stages": {}}
+    summary: dict[str, Any] = {"night": night.isoformat(), "program": program, "dry_run": dry_run, "stages": {},
+                               "versions": runs.code_version()}
     with db.connect(url) as conn:
         run_id = runs.start(conn, program, night, dry_run)
     summary["run_id"] = str(run_id)
@@ -127,8 +128,9 @@ def nightly(night: date | None = None, program: str = "demo", dry_run: bool = Fa
             summary["rows_quarantined"] += apis.pop("api_rows_quarantined")
             summary.update(apis)
         prog = stage("program", load_program, url, program)
-        summary["program_version"] = prog["version_id"]
+        summary["program_version"] = summary["versions"]["program"] = prog["version_id"]
         summary.update(stage("dbt", dbt_build, url, night, program))
+        summary["versions"]["dbt_manifest"] = summary.get("manifest_hash")
         summary.update(stage("expectations", expectations, url, night, prog["max_award_minor"]))
         summary.update(stage("publish", publish, url, run_id, dry_run))
         if dry_run:

@@ -25,12 +25,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database: start, stop, status, url.", no_args_is_help=True)
 program_app = typer.Typer(help="Program files: validate.", no_args_is_help=True)
-runs_app = typer.Typer(help="Past runs: list.", no_args_is_help=True)
+runs_app = typer.Typer(help="Past runs: list, show.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings: show (secrets masked).", no_args_is_help=True)
 approvals_app = typer.Typer(help="Awards waiting for a decision: list, approve, reject.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(program_app, name="program")
 app.add_typer(runs_app, name="runs")
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(config_app, name="config")
 
 out = Console()
 err = Console(stderr=True)
@@ -205,13 +207,10 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="print the run summary as one JSON object"),
 ) -> None:
     """Run the nightly flow for one night: ingest → dbt build → expectations → publish → emails."""
-    try:
-        the_night = date.fromisoformat(night)
-    except ValueError:
-        raise PlauditError(f"--night {night!r} is not a date: write it as YYYY-MM-DD") from None
+    the_night = _parse_night(night, "--night")
     summary = _run_night(the_night, program, dry_run)
     if as_json:
-        _json({k: v for k, v in summary.items() if k != "files"})
+        _json({k: v for k, v in summary.items() if k not in ("files", "api_pulls")})
     else:
         _print_summary(summary)
 
@@ -247,6 +246,111 @@ def runs_list(
                   str(r["seconds"] or ""), str(s.get("ledger_entries_posted", "")),
                   str(s.get("emails_written", 0) + s.get("emails_sent", 0)) if s else "")
     out.print(t)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str = typer.Argument(..., help="run id (or a unique prefix)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """One run: its stages and their durations, counts, versions and any error."""
+    from plaudit import runs
+
+    r = runs.get_run(_url(), run_id)
+    if r is None:
+        raise PlauditError(f"no run with id {run_id!r}: `plaudit runs list` shows the ids")
+    if as_json:
+        _json(r)
+        return
+    s = r["summary"] or {}
+    out.print(f"run {r['run_id']} · {r['program']} · night {r['night']} · {r['status']}"
+              f"{' (dry run)' if r['dry_run'] else ''} · {r['seconds']} s")
+    out.print(f"started {r['started_at']:%Y-%m-%d %H:%M:%S %Z}, finished {r['finished_at'] or '—'}")
+    for name, secs in (s.get("stages") or {}).items():
+        out.print(f"  stage {name:<13} {secs:>7.2f} s")
+    for key in ("rows_ingested", "rows_quarantined", "ledger_entries_posted", "awards_auto_approved",
+                "awards_pending", "awards_deferred", "emails_written", "emails_sent", "emails_failed"):
+        if key in s:
+            out.print(f"  {key.replace('_', ' '):<24} {s[key]:,}")
+    for k, v in (s.get("versions") or {}).items():
+        out.print(f"  version {k:<16} {v}")
+    if r["error"]:
+        err.print(f"[red]error:[/red] {r['error']}", highlight=False, soft_wrap=True)
+
+
+# ------------------------------------------------------------------ config
+
+
+@config_app.command("show")
+def config_show(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Every setting, where it comes from, with secrets masked."""
+    import os
+
+    from plaudit import db
+
+    s = settings.load()
+    rows = {
+        "PLAUDIT_HOME": str(s.home),
+        "PLAUDIT_DATABASE_URL": db.mask_url(s.database_url) if s.database_url else "(embedded server)",
+        "PLAUDIT_OUT_DIR": str(s.out_dir),
+        "PLAUDIT_SMTP_URL": settings.mask_secret_url(s.smtp_url) if s.smtp_url else "(unset: emails are written as .eml)",
+        "PLAUDIT_PROGRAMS_DIR": str(s.programs_dir),
+        "PLAUDIT_MAPPINGS_DIR": str(s.mappings_dir),
+        "PLAUDIT_INBOX_DIR": str(s.inbox_dir),
+        "PLAUDIT_DB_NAME": s.db_name,
+        "PLAUDIT_HASH_KEY": "***" if s.hash_key else f"(unset: a generated key in {s.home / 'hash.key'})",
+    }
+    data = {k: {"value": v, "from": "environment" if os.environ.get(k) else "default"} for k, v in rows.items()}
+    if as_json:
+        _json(data)
+        return
+    t = Table("setting", "value", "from")
+    for k, v in data.items():
+        t.add_row(k, v["value"], v["from"])
+    out.print(t)
+
+
+# ------------------------------------------------------------------ backfill
+
+
+@app.command()
+def backfill(
+    date_from: str = typer.Option(..., "--from", help="first night, YYYY-MM-DD"),
+    date_to: str = typer.Option(..., "--to", help="last night, YYYY-MM-DD"),
+    program: str = typer.Option("demo", help="program name (programs/NAME.yml) or path"),
+    force: bool = typer.Option(False, "--force", help="run nights that already completed again (publishes nothing twice)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object per night"),
+) -> None:
+    """Run a range of nights in order; nights already completed are skipped, so an interrupted backfill resumes."""
+    from datetime import timedelta
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from plaudit import runs
+
+    first, last = _parse_night(date_from, "--from"), _parse_night(date_to, "--to")
+    if last < first:
+        raise PlauditError(f"--to {last} is before --from {first}")
+    nights = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    done = set() if force else runs.completed_nights(_url(), program)
+    todo = [n for n in nights if n not in done]
+    err.print(f"backfill {program}: {len(nights)} night(s), {len(nights) - len(todo)} already completed, {len(todo)} to run")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False, disable=not todo) as progress:
+        bar = progress.add_task("nights", total=len(todo))
+        for n in todo:
+            progress.update(bar, description=f"night {n}")
+            s = _run_night(n, program, False)
+            if as_json:
+                _json({k: v for k, v in s.items() if k not in ("files", "api_pulls")})
+            progress.advance(bar)
+
+
+def _parse_night(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PlauditError(f"{option} {text!r} is not a date: write it as YYYY-MM-DD") from None
 
 
 # ------------------------------------------------------------------ approvals

@@ -202,8 +202,11 @@ def migration_files() -> list[tuple[int, str, str]]:
     return out
 
 
-def apply_migrations(url: str) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction. Returns their names."""
+def apply_migrations(url: str, *, upto: int | None = None) -> list[str]:
+    """Apply the migrations not yet applied (up to version `upto`), each in its own transaction.
+
+    Returns the names applied now. Migrations only add: upgrading never loses data.
+    """
     applied_now: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", [MIGRATION_LOCK])
@@ -216,7 +219,7 @@ def apply_migrations(url: str) -> list[str]:
             )
             done = {r[0] for r in conn.execute("select version from plaudit.schema_migrations")}
             for version, name, body in migration_files():
-                if version in done:
+                if version in done or (upto is not None and version > upto):
                     continue
                 with conn.transaction():
                     conn.execute(body)  # type: ignore[arg-type]  # trusted SQL shipped in the package

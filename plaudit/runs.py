@@ -45,6 +45,57 @@ class NightLock:
         self.conn.close()
 
 
+def code_version() -> dict[str, str]:
+    """Plaudit's version and, in a git checkout, the commit the code runs from."""
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    try:
+        pkg = version("plaudit")
+    except PackageNotFoundError:
+        pkg = "unknown"
+    root = Path(__file__).resolve().parents[1]
+    commit = "unknown"
+    if (root / ".git").exists():
+        try:
+            out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                                 capture_output=True, text=True, timeout=5)
+            if out.returncode == 0:
+                commit = out.stdout.strip()
+                dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                       capture_output=True, text=True, timeout=5).stdout.strip()
+                commit += "+dirty" if dirty else ""
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return {"plaudit": pkg, "git_commit": commit}
+
+
+def completed_nights(url: str, program: str) -> set[date]:
+    """Nights of a program that have a completed (not dry) run."""
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute(
+            "select distinct night from plaudit.runs where program = %s and status = 'completed' and not dry_run",
+            [program],
+        )}
+
+
+def get_run(url: str, run_id: str) -> dict[str, Any] | None:
+    """One run by id or unique id prefix."""
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        rows = conn.execute(
+            "select run_id::text, program, night::text, dry_run, status, started_at, finished_at,"
+            " round(extract(epoch from finished_at - started_at)::numeric, 1)::float as seconds, summary, error"
+            " from plaudit.runs where run_id::text like %s || '%%' order by started_at desc limit 2",
+            [run_id],
+        ).fetchall()
+    if len(rows) > 1:
+        from plaudit.errors import PlauditError
+
+        raise PlauditError(f"run id {run_id!r} is ambiguous: give more characters")
+    return rows[0] if rows else None
+
+
 def start(conn: psycopg.Connection, program: str, night: date, dry_run: bool) -> UUID:
     run_id = uuid4()
     # A run left 'running' by a killed process is over: mark it so.

@@ -64,6 +64,18 @@ def load() -> Settings:
     )
 
 
+def mask_secret_url(url: str) -> str:
+    """A URL with its password (if any) replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+
+
 def quiet_third_parties() -> None:
     """Offline and quiet defaults for Prefect, dbt and GX, set before they are imported."""
     s = load()

@@ -83,3 +83,13 @@ def night_inbox(tmp_path: Path) -> Path:
     for f in (FIXTURES / "night").glob("*.csv"):
         shutil.copy(f, inbox / f.name)
     return inbox
+
+
+@pytest.fixture()
+def e2e(fresh_db, night_inbox, tmp_path, monkeypatch, prefect_harness):
+    """A fresh database, the fixture night in the inbox and the `e2e` program."""
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    shutil.copy(FIXTURES / "night" / "program.yml", programs / "e2e.yml")
+    monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(programs))
+    return fresh_db, tmp_path / "out" / "emails", programs

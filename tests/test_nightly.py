@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -35,15 +34,6 @@ from plaudit.errors import ApprovalError, GateFailed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "night"
 NIGHT = date(2026, 10, 31)
-
-
-@pytest.fixture()
-def e2e(fresh_db, night_inbox, tmp_path, monkeypatch, prefect_harness):
-    programs = tmp_path / "programs"
-    programs.mkdir()
-    shutil.copy(FIXTURES / "program.yml", programs / "e2e.yml")
-    monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(programs))
-    return fresh_db, tmp_path / "out" / "emails", programs
 
 
 def run(night: date = NIGHT, **kw):

@@ -1,0 +1,136 @@
+"""Operations: upgrades, configuration, run history, backfills, secrets in logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from plaudit import db
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "plaudit.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.fixture()
+def cli_env(e2e, tmp_path):
+    """The environment a subprocess needs to run the fixture night against the test API server."""
+    from prefect.settings import PREFECT_API_URL
+
+    return os.environ.copy() | {"PREFECT_API_URL": str(PREFECT_API_URL.value())}
+
+
+def test_upgrading_a_database_made_by_an_older_migration_set_keeps_its_data(server_url):
+    name = f"upgrade_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = server_url.replace("/plaudit?", f"/{name}?")
+    assert db.apply_migrations(url, upto=1) == ["0001_initial.sql"]
+    with psycopg.connect(url) as conn:
+        conn.execute("insert into raw.employees (employee_id, full_name, status, role, _row_hash, _source_file,"
+                     " _source_line) values ('E1', 'Ann Example', 'active', 'customer_service', 'h', 'hr.csv', 2)")
+        conn.execute("insert into plaudit.runs (run_id, program, night, dry_run, status)"
+                     " values (gen_random_uuid(), 'demo', '2026-10-31', false, 'completed')")
+    applied = db.apply_migrations(url)
+    assert applied == [name for _, name, _ in db.migration_files()][1:]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select full_name, email_hash from raw.employees").fetchall() == [("Ann Example", None)]
+        assert conn.execute("select count(*) from plaudit.runs").fetchone()[0] == 1
+        # the new history table starts from what was there: the first version, valid since always
+        assert conn.execute("select employee_id, valid_from::text, valid_to::text from raw.employee_history"
+                            ).fetchall() == [("E1", "-infinity", "infinity")]
+    assert db.apply_migrations(url) == []
+
+
+def test_config_show_masks_every_secret(tmp_path):
+    env = os.environ.copy() | {
+        "PLAUDIT_DATABASE_URL": "postgresql://plaudit:db-pass-123@db.internal:5432/plaudit",
+        "PLAUDIT_SMTP_URL": "smtp+starttls://mailer:smtp-pass-456@mail.internal:587",
+        "PLAUDIT_HASH_KEY": "hash-key-789",
+    }
+    r = cli("config", "show", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    for secret in ("db-pass-123", "smtp-pass-456", "hash-key-789"):
+        assert secret not in r.stdout
+    shown = json.loads(r.stdout)
+    assert shown["PLAUDIT_SMTP_URL"] == {"value": "smtp+starttls://mailer:***@mail.internal:587", "from": "environment"}
+    assert "***" in shown["PLAUDIT_DATABASE_URL"]["value"] and shown["PLAUDIT_HASH_KEY"]["value"] == "***"
+
+
+def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(cli_env):
+    env = cli_env
+    first = cli("backfill", "--from", "2026-10-30", "--to", "2026-10-30", "--program", "e2e", env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    # as if interrupted after the first night: the next backfill runs only the rest
+    rest = cli("backfill", "--from", "2026-10-30", "--to", "2026-11-01", "--program", "e2e", "--json", env=env)
+    assert rest.returncode == 0, rest.stderr[-2000:]
+    assert "3 night(s), 1 already completed, 2 to run" in rest.stderr
+    nights = [json.loads(x) for x in re.findall(r"^\{.*?^\}", rest.stdout, re.S | re.M)]
+    assert [n["night"] for n in nights] == ["2026-10-31", "2026-11-01"]
+    assert nights[0]["awards_auto_approved"] == 1  # October closes on its last night
+    forced = cli("backfill", "--from", "2026-10-30", "--to", "2026-11-01", "--program", "e2e", "--force", "--json", env=env)
+    assert "3 night(s), 0 already completed, 3 to run" in forced.stderr
+    again = [json.loads(x) for x in re.findall(r"^\{.*?^\}", forced.stdout, re.S | re.M)]
+    assert [n["ledger_entries_posted"] + n["emails_written"] for n in again] == [0, 0, 0]
+
+    listed = json.loads(cli("runs", "list", "--json", env=env).stdout)
+    assert len(listed) == 6 and {r["status"] for r in listed} == {"completed"}
+    shown = json.loads(cli("runs", "show", listed[0]["run_id"][:8], "--json", env=env).stdout)
+    versions = shown["summary"]["versions"]
+    assert set(versions) >= {"plaudit", "git_commit", "program", "dbt_manifest"}
+    assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", versions["git_commit"])
+    assert set(shown["summary"]["stages"]) == {"ingest", "apis", "program", "dbt", "expectations", "publish", "emails"}
+
+
+def test_secrets_never_reach_the_logs(cli_env, tmp_path):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    password, hash_key = "smtp-Pa55-word-0xC0FFEE", "hash-key-DEADBEEF-42"
+    received = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            received.append(envelope.content)
+            return "250 OK"
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == password.encode())
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        env = cli_env | {"PLAUDIT_SMTP_URL": f"smtp://mailer:{password}@127.0.0.1:{port}",
+                         "PLAUDIT_HASH_KEY": hash_key, "PREFECT_LOGGING_LEVEL": "DEBUG"}
+        r = cli("run", "--night", "2026-10-31", "--program", "e2e", "--json", env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert json.loads(r.stdout)["emails_sent"] == 1 and len(received) == 1  # the login worked
+        shown = cli("runs", "list", "--json", env=env)
+    finally:
+        controller.stop()
+    url = cli_env["PLAUDIT_DB_NAME"]
+    logs = [r.stdout, r.stderr, shown.stdout]
+    home = Path(os.environ["PLAUDIT_HOME"])
+    logs += [p.read_text(errors="replace") for p in (home / "dbt" / "logs").glob("*.log")]
+    with psycopg.connect(db.database_url()) as conn:
+        logs += [str(row) for row in conn.execute("select summary, error from plaudit.runs")]
+        logs += [str(row) for row in conn.execute("select * from plaudit.outbox")]
+    assert url and len("".join(logs)) > 1000
+    for text in logs:
+        assert password not in text and hash_key not in text
