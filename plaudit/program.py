@@ -83,6 +83,9 @@ class Awards(_Strict):
     value_per_point: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
     auto_approve_up_to: Money = Field(description="awards up to this amount are approved without a person")
     max_award: Money = Field(description="a single award above this is treated as a data error (quality gate)")
+    finance_approvers: list[str] = Field(
+        default_factory=list, description="employee ids of finance: they receive the monthly close reminder"
+    )
 
     _money = field_validator("value_per_point", "auto_approve_up_to", "max_award", mode="before")(_no_float)
 

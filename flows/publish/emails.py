@@ -1,8 +1,10 @@
 """Render and deliver queued outbox messages, once each.
 
-The outbox row moves queued → sending → sent (or failed). A message's
-Message-ID and file name come from its outbox id, so a resend after a crash is
-recognisable. With no PLAUDIT_SMTP_URL, messages are written as .eml files.
+A message is rendered once, into its outbox row (subject, text, HTML); delivery
+sends what the row holds. The row moves queued → sending → sent (or failed).
+Its Message-ID and file name come from its outbox id, so a resend after a
+crash is the same message and recognisable. With no PLAUDIT_SMTP_URL,
+messages are written as .eml files.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ join plaudit.awards a on a.award_id = o.award_id
 join plaudit.program_versions pv on pv.program = a.program and pv.version_id = a.version_id
 join raw.employees e on e.employee_id = o.recipient_employee_id
 left join raw.employees m on m.employee_id = e.manager_id
-where o.state in ('queued', 'sending') and o.template = 'recognition'
+where o.template = 'recognition' and o.body_html is null
 order by o.queued_at, o.outbox_id
 """
 
@@ -121,17 +123,50 @@ def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str,
     )
 
 
-def build_message(row: dict[str, Any], subject: str, text: str, html: str) -> EmailMessage:
-    definition = row["program_definition"]
+def render_pending(conn: psycopg.Connection[Any]) -> int:
+    """Render every queued recognition message that has no content yet; store it in its row."""
+    env = environment()
+    rows = conn.execute(_CONTEXT_SQL).fetchall()
+    for row in rows:
+        subject, text, html = render_recognition(env, row)
+        definition = row["program_definition"]
+        conn.execute(
+            "update plaudit.outbox set subject = %s, body_text = %s, body_html = %s, sender = %s,"
+            " recipient_name = %s where outbox_id = %s",
+            [subject, text, html,
+             definition.get("communications", {}).get("sender") or program_schema.Communications().sender,
+             row["full_name"], row["outbox_id"]],
+        )
+    return len(rows)
+
+
+def queue_rendered(conn: psycopg.Connection[Any], messages: list[dict[str, Any]], run_id: Any = None) -> int:
+    """Queue messages rendered elsewhere (digests, reminders); the dedupe key makes each once only."""
+    queued = 0
+    for m in messages:
+        queued += conn.execute(
+            "insert into plaudit.outbox (outbox_id, dedupe_key, template, recipient_employee_id, recipient_email,"
+            " recipient_name, message_id, subject, body_text, body_html, sender, run_id)"
+            " values (md5(%(key)s), %(key)s, %(template)s, %(to_id)s, %(to_email)s, %(to_name)s,"
+            " '<' || md5(%(key)s) || '@plaudit.invalid>', %(subject)s, %(text)s, %(html)s, %(sender)s, %(run_id)s)"
+            " on conflict (dedupe_key) do nothing",
+            {**m, "run_id": run_id},
+        ).rowcount
+    return queued
+
+
+def build_message(row: dict[str, Any]) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = definition.get("communications", {}).get("sender") or program_schema.Communications().sender
-    msg["To"] = str(Address(display_name=row["full_name"], addr_spec=row["recipient_email"]))
-    msg["Subject"] = subject
+    msg["From"] = row["sender"] or program_schema.Communications().sender
+    msg["To"] = str(Address(display_name=row["recipient_name"] or "", addr_spec=row["recipient_email"]))
+    msg["Subject"] = row["subject"]
     msg["Message-ID"] = row["message_id"]
     msg["Date"] = format_datetime(row["queued_at"])
-    msg["X-Plaudit-Award"] = row["award_id"]
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg["X-Plaudit-Template"] = row["template"]
+    if row["award_id"]:
+        msg["X-Plaudit-Award"] = row["award_id"]
+    msg.set_content(row["body_text"])
+    msg.add_alternative(row["body_html"], subtype="html")
     return msg
 
 
@@ -153,10 +188,17 @@ def _smtp(url: str) -> smtplib.SMTP:
 def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
     """Send (or write) every queued message. Each state change is committed at once."""
     s = settings.load()
-    env = environment()
     result = DeliveryResult()
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
-        rows = conn.execute(_CONTEXT_SQL + " limit %(limit)s", {"limit": limit}).fetchall()
+        with conn.transaction():
+            render_pending(conn)
+        rows = conn.execute(
+            "select outbox_id, message_id, template, award_id, recipient_email, recipient_name, sender, subject,"
+            " body_text, body_html, queued_at from plaudit.outbox"
+            " where state in ('queued', 'sending') and body_html is not null"
+            " order by queued_at, outbox_id limit %(limit)s",
+            {"limit": limit},
+        ).fetchall()
         if not rows:
             return result
         smtp = _smtp(s.smtp_url) if s.smtp_url else None
@@ -167,7 +209,7 @@ def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
                     "update plaudit.outbox set state = 'sending', attempts = attempts + 1 where outbox_id = %s",
                     [row["outbox_id"]],
                 )
-                msg = build_message(row, *render_recognition(env, row))
+                msg = build_message(row)
                 try:
                     if smtp is not None:
                         smtp.send_message(msg)
