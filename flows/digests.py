@@ -27,6 +27,10 @@ def _program(name: str) -> program_schema.Program:
     return program_schema.load(program_schema.resolve(name, settings.load().programs_dir))
 
 
+def _points(value: Decimal) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def _quote(text: str | None) -> str | None:
     return email_delivery.trim_words(email_delivery.mask_contacts(text), 160) if text else None
 
@@ -71,10 +75,10 @@ def build_manager_digests(url: str, program: str, start: date, end: date) -> lis
     sections: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in recognitions:
         sections[r["manager_id"]]["recognitions"].append(
-            {"name": r["full_name"], "points": f"{r['points']:,.2f}".rstrip("0").rstrip("."), "quote": _quote(r["quote"])})
+            {"name": r["full_name"], "points": _points(r["points"]), "quote": _quote(r["quote"])})
     for a in pending:
         sections[a["manager_id"]]["pending"].append(
-            {"name": a["full_name"], "award_id": a["award_id"], "period": a["period"], "points": a["points"],
+            {"name": a["full_name"], "award_id": a["award_id"], "period": a["period"], "points": _points(a["points"]),
              "amount": email_delivery.money(a["amount_minor"], a["currency"])})
     for c in coaching:
         sections[c["manager_id"]]["coaching"].append(

@@ -444,10 +444,19 @@ def demo(
         summaries.append(_run_night(date.fromisoformat(n), "demo", False))
     for sm in summaries:
         _print_summary(sm)
-    emails = sorted(s.emails_dir.glob("*.eml"))
-    out.print(f"\n[bold]Outputs[/bold]\n  recognition emails: {len(emails)} .eml files in {s.emails_dir}")
-    for e in emails[:3]:
-        out.print(f"    {e}")
+    from flows.digests import weekly_digest
+
+    err.print("sending the weekly manager digests for the week ending 2026-10-25 …")
+    weekly_digest(week_ending=date(2026, 10, 25), program="demo")
+    out.print(f"\n[bold]Outputs[/bold] in {s.emails_dir}")
+    by_template: dict[str, list[Path]] = {}
+    for e in sorted(s.emails_dir.glob("*.eml")):
+        head = e.read_bytes()[:4096].decode("utf-8", "replace")
+        kind = next((ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.startswith("X-Plaudit-Template:")), "?")
+        by_template.setdefault(kind, []).append(e)
+    for kind, label in (("recognition", "recognition emails"), ("manager_digest", "manager digests")):
+        files = by_template.get(kind, [])
+        out.print(f"  {len(files)} {label}, e.g. {files[0] if files else '—'}", soft_wrap=True)
     out.print("\n[bold]Try next[/bold]\n  .venv/bin/plaudit approvals list          awards waiting for a manager"
               "\n  .venv/bin/plaudit runs list               what each night did"
               "\n  .venv/bin/plaudit run --night 2026-11-02  run another night (see README)")

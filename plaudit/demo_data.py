@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -73,6 +74,11 @@ class Employee:
     terminated_on: date | None
 
 
+def _ascii(name: str) -> str:
+    """Email local parts are ASCII: Léa → lea."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+
+
 def _writer(out: Path, name: str, header: list[str]):  # type: ignore[no-untyped-def]
     f = (out / name).open("w", encoding="utf-8", newline="")
     w = csv.writer(f)
@@ -121,7 +127,7 @@ def generate(
                                            "cost_centre", "role", "location", "hire_date", "status", "terminated_on"])
     with f:
         for e in roster:
-            email = f"{e.employee_id.lower()}.{e.first_name.lower()}@staff.plaudit-demo.example"
+            email = f"{e.employee_id.lower()}.{_ascii(e.first_name)}@staff.plaudit-demo.example"
             hired = date(2019, 1, 7) + timedelta(days=rng.randrange(2000))
             w.writerow([e.employee_id, e.full_name, email, e.locale, e.manager_id, e.team, e.cost_centre, e.role,
                         e.location, hired.isoformat(), e.status, e.terminated_on.isoformat() if e.terminated_on else ""])
@@ -189,7 +195,7 @@ def generate(
                         # an employee rates their own ticket from their staff address.
                         email = f"{customer.lower()}@customers.plaudit-demo.example" if rng.random() < 0.7 else ""
                         if rng.random() < 0.004:
-                            email = f"{owner.employee_id.lower()}.{owner.first_name.lower()}@staff.plaudit-demo.example"
+                            email = f"{owner.employee_id.lower()}.{_ascii(owner.first_name)}@staff.plaudit-demo.example"
                         wf.writerow([f"R{seq:08d}", iid, "", fkind, score, comment, channel,
                                      responded.isoformat(timespec="seconds"), email])
                         counts["feedback"] += 1

@@ -260,3 +260,23 @@ def test_a_second_run_of_the_same_night_is_refused_while_the_first_holds_it(e2e)
     with psycopg.connect(url) as conn:
         statuses = sorted(r[0] for r in conn.execute("select status from plaudit.runs"))
     assert statuses == ["completed", "failed"]  # the killed holder's run is marked failed
+
+
+def test_an_unusable_address_fails_its_message_and_the_rest_still_go_out(e2e):
+    url, emails_dir, _ = e2e
+    from flows.publish.emails import deliver, queue_rendered
+
+    run()
+    with psycopg.connect(url) as conn:
+        queued = queue_rendered(conn, [
+            {"key": f"test:{who}", "template": "test", "to_id": who, "to_email": addr, "to_name": who,
+             "subject": "hello", "text": "hi", "html": "<p>hi</p>", "sender": "Test <t@test.example>"}
+            for who, addr in (("bad", "léa@staff.test.example"), ("good", "good@staff.test.example"))
+        ])
+        conn.commit()
+    assert queued == 2
+    r = deliver(url)
+    assert (r.written, r.failed) == (1, 1)
+    with psycopg.connect(url) as conn:
+        state, error = conn.execute("select state, last_error from plaudit.outbox where dedupe_key = 'test:bad'").fetchone()
+    assert state == "failed" and "cannot build the message for 'léa@staff.test.example'" in error

@@ -80,13 +80,13 @@ def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(cli_env)
     nights = [json.loads(x) for x in re.findall(r"^\{.*?^\}", rest.stdout, re.S | re.M)]
     assert [n["night"] for n in nights] == ["2026-10-31", "2026-11-01"]
     assert nights[0]["awards_auto_approved"] == 1  # October closes on its last night
-    forced = cli("backfill", "--from", "2026-10-30", "--to", "2026-11-01", "--program", "e2e", "--force", "--json", env=env)
-    assert "3 night(s), 0 already completed, 3 to run" in forced.stderr
+    forced = cli("backfill", "--from", "2026-10-31", "--to", "2026-10-31", "--program", "e2e", "--force", "--json", env=env)
+    assert "1 night(s), 0 already completed, 1 to run" in forced.stderr
     again = [json.loads(x) for x in re.findall(r"^\{.*?^\}", forced.stdout, re.S | re.M)]
-    assert [n["ledger_entries_posted"] + n["emails_written"] for n in again] == [0, 0, 0]
+    assert [n["ledger_entries_posted"] + n["emails_written"] + n["awards_auto_approved"] for n in again] == [0]
 
     listed = json.loads(cli("runs", "list", "--json", env=env).stdout)
-    assert len(listed) == 6 and {r["status"] for r in listed} == {"completed"}
+    assert len(listed) == 4 and {r["status"] for r in listed} == {"completed"}
     shown = json.loads(cli("runs", "show", listed[0]["run_id"][:8], "--json", env=env).stdout)
     versions = shown["summary"]["versions"]
     assert set(versions) >= {"plaudit", "git_commit", "program", "dbt_manifest"}

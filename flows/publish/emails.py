@@ -209,7 +209,15 @@ def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
                     "update plaudit.outbox set state = 'sending', attempts = attempts + 1 where outbox_id = %s",
                     [row["outbox_id"]],
                 )
-                msg = build_message(row)
+                try:
+                    msg = build_message(row)
+                except (ValueError, TypeError) as exc:  # e.g. an address no mail server accepts
+                    conn.execute(
+                        "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s",
+                        [f"cannot build the message for {row['recipient_email']!r}: {exc}"[:500], row["outbox_id"]],
+                    )
+                    result.failed += 1
+                    continue
                 try:
                     if smtp is not None:
                         smtp.send_message(msg)
