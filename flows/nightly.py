@@ -92,7 +92,8 @@ def publish(url: str, run_id: Any, dry_run: bool) -> dict[str, Any]:
 def send_emails(url: str) -> dict[str, Any]:
     """Deliver the queued outbox (SMTP errors are retried; each message goes once)."""
     r = email_delivery.deliver(url)
-    return {"emails_written": r.written, "emails_sent": r.sent, "emails_failed": r.failed, "email_files": r.files}
+    return {"emails_written": r.written, "emails_sent": r.sent, "emails_failed": r.failed,
+            "emails_deferred": r.deferred, "email_files": r.files}
 
 
 def default_night() -> date:

@@ -13,6 +13,9 @@ All settings come from environment variables; nothing else is read implicitly.
 | PLAUDIT_DB_NAME         | plaudit                  | database created on the embedded server |
 | PLAUDIT_MAPPINGS_DIR    | ./mappings               | column mappings; inbox/<name>/ files are read with <name>.yml |
 | PLAUDIT_HASH_KEY        | (generated, see below)   | secret for keyed hashes (HMAC-SHA256) of customer contact details and employee emails |
+| PLAUDIT_SMTP_RATE_PER_MINUTE | 120                 | at most this many messages a minute go to the SMTP server |
+| PLAUDIT_SMTP_RETRIES    | 4                        | attempts per message on temporary failures (4xx, timeouts, disconnects) |
+| PLAUDIT_SMTP_BACKOFF_SECONDS | 2                   | first wait between attempts; doubles each time (at most 60 s) |
 
 When PLAUDIT_HASH_KEY is unset, a random key is created once in
 $PLAUDIT_HOME/hash.key (mode 0600) and reused. Set the variable in production
@@ -24,6 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class Settings:
     db_name: str
     mappings_dir: Path
     hash_key: str | None
+    smtp_rate_per_minute: int
+    smtp_retries: int
+    smtp_backoff_seconds: float
 
     @property
     def pgdata(self) -> Path:
@@ -61,7 +68,27 @@ def load() -> Settings:
         db_name=os.environ.get("PLAUDIT_DB_NAME") or "plaudit",
         mappings_dir=Path(os.environ.get("PLAUDIT_MAPPINGS_DIR") or cwd / "mappings").resolve(),
         hash_key=os.environ.get("PLAUDIT_HASH_KEY") or None,
+        smtp_rate_per_minute=_number("PLAUDIT_SMTP_RATE_PER_MINUTE", 120, int),
+        smtp_retries=_number("PLAUDIT_SMTP_RETRIES", 4, int),
+        smtp_backoff_seconds=_number("PLAUDIT_SMTP_BACKOFF_SECONDS", 2.0, float),
     )
+
+
+def _number(name: str, default: Any, kind: type) -> Any:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        from plaudit.errors import ConfigError
+
+        raise ConfigError(f"{name}={raw!r} is not a number: set it to e.g. {default}") from None
+    if value < 0:
+        from plaudit.errors import ConfigError
+
+        raise ConfigError(f"{name}={raw!r} must not be negative")
+    return value
 
 
 def mask_secret_url(url: str) -> str:

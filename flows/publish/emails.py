@@ -64,6 +64,7 @@ class DeliveryResult:
     written: int = 0
     sent: int = 0
     failed: int = 0
+    deferred: int = 0  # temporary failures left queued for the next run
     files: list[str] = field(default_factory=list)
 
 
@@ -185,8 +186,72 @@ def _smtp(url: str) -> smtplib.SMTP:
     return client
 
 
+class _Temporary(Exception):
+    """A failure worth another attempt: 4xx, a timeout, a dropped connection."""
+
+
+def _classify(exc: BaseException) -> tuple[bool, str]:
+    """(temporary?, reason) for an SMTP failure."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return 400 <= code < 500, f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return 400 <= exc.smtp_code < 500, f"{exc.smtp_code} {text}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError | ConnectionError):
+        return True, f"{type(exc).__name__}: {exc}"
+    return False, f"{type(exc).__name__}: {exc}"
+
+
+class _Sender:
+    """One SMTP connection, reopened when it drops, paced to the per-minute limit."""
+
+    def __init__(self, url: str, rate_per_minute: int) -> None:
+        self.url = url
+        self.interval = 60.0 / rate_per_minute if rate_per_minute else 0.0
+        self.client: smtplib.SMTP | None = None
+        self.last = 0.0
+
+    def send(self, msg: EmailMessage) -> None:
+        import time
+
+        wait = self.last + self.interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.last = time.monotonic()
+        if self.client is None:
+            self.client = _smtp(self.url)
+        try:
+            self.client.send_message(msg)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.client = None
+
+
 def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
-    """Send (or write) every queued message. Each state change is committed at once."""
+    """Send (or write) every queued message, once each. Each state change is committed at once.
+
+    Temporary failures (4xx, timeouts, dropped connections) are retried with
+    exponential back-off, as the same message; if they persist the message stays
+    queued for the next run. Permanent failures (5xx) mark it failed with the
+    server's reason.
+    """
+    from tenacity import (
+        RetryError,
+        Retrying,
+        retry_if_exception_type,
+        stop_after_attempt,
+        wait_exponential,
+    )
+
     s = settings.load()
     result = DeliveryResult()
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
@@ -201,49 +266,69 @@ def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
         ).fetchall()
         if not rows:
             return result
-        smtp = _smtp(s.smtp_url) if s.smtp_url else None
+        sender = _Sender(s.smtp_url, s.smtp_rate_per_minute) if s.smtp_url else None
         s.emails_dir.mkdir(parents=True, exist_ok=True)
+
+        def mark(outbox_id: str, sql_text: str, *params: object) -> None:
+            conn.execute(sql_text, [*params, outbox_id])
+
         try:
             for row in rows:
-                conn.execute(
-                    "update plaudit.outbox set state = 'sending', attempts = attempts + 1 where outbox_id = %s",
-                    [row["outbox_id"]],
-                )
+                oid = row["outbox_id"]
                 try:
                     msg = build_message(row)
                 except (ValueError, TypeError) as exc:  # e.g. an address no mail server accepts
-                    conn.execute(
-                        "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s",
-                        [f"cannot build the message for {row['recipient_email']!r}: {exc}"[:500], row["outbox_id"]],
-                    )
+                    mark(oid, "update plaudit.outbox set state = 'failed', attempts = attempts + 1, last_error = %s"
+                              " where outbox_id = %s",
+                         f"cannot build the message for {row['recipient_email']!r}: {exc}"[:500])
                     result.failed += 1
                     continue
+                if sender is None:
+                    mark(oid, "update plaudit.outbox set state = 'sending', attempts = attempts + 1 where outbox_id = %s")
+                    path = s.emails_dir / f"{oid}.eml"
+                    tmp = path.with_suffix(".eml.tmp")
+                    tmp.write_bytes(bytes(msg))
+                    os.replace(tmp, path)
+                    mark(oid, "update plaudit.outbox set state = 'sent', sent_at = now(), delivered_to = %s,"
+                              " last_error = null where outbox_id = %s", str(path))
+                    result.written += 1
+                    result.files.append(str(path))
+                    continue
+
+                def attempt(msg: EmailMessage = msg, oid: str = oid) -> None:
+                    mark(oid, "update plaudit.outbox set state = 'sending', attempts = attempts + 1 where outbox_id = %s")
+                    try:
+                        sender.send(msg)  # type: ignore[union-attr]
+                    except (smtplib.SMTPException, OSError) as exc:
+                        temporary, reason = _classify(exc)
+                        mark(oid, "update plaudit.outbox set last_error = %s where outbox_id = %s", reason[:500])
+                        if temporary:
+                            raise _Temporary(reason) from exc
+                        raise
+
                 try:
-                    if smtp is not None:
-                        smtp.send_message(msg)
-                        where = s.smtp_url.split("@")[-1] if s.smtp_url else ""
-                        result.sent += 1
-                    else:
-                        path = s.emails_dir / f"{row['outbox_id']}.eml"
-                        tmp = path.with_suffix(".eml.tmp")
-                        tmp.write_bytes(bytes(msg))
-                        os.replace(tmp, path)
-                        where = str(path)
-                        result.written += 1
-                        result.files.append(str(path))
+                    for attempt_ctx in Retrying(
+                        retry=retry_if_exception_type(_Temporary),
+                        stop=stop_after_attempt(max(1, s.smtp_retries)),
+                        wait=wait_exponential(multiplier=s.smtp_backoff_seconds, max=60),
+                    ):
+                        with attempt_ctx:
+                            attempt()
+                except RetryError as exc:  # still temporary after every attempt: the next run tries again
+                    mark(oid, "update plaudit.outbox set state = 'queued', last_error = %s where outbox_id = %s",
+                         f"temporary failure, will retry next run: {exc.last_attempt.exception()}"[:500])
+                    result.deferred += 1
+                    continue
                 except (smtplib.SMTPException, OSError) as exc:
-                    conn.execute(
-                        "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s",
-                        [str(exc)[:500], row["outbox_id"]],
-                    )
+                    _, reason = _classify(exc)
+                    mark(oid, "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s",
+                         f"refused: {reason}"[:500])
                     result.failed += 1
                     continue
-                conn.execute(
-                    "update plaudit.outbox set state = 'sent', sent_at = now(), delivered_to = %s,"
-                    " last_error = null where outbox_id = %s",
-                    [where, row["outbox_id"]],
-                )
+                mark(oid, "update plaudit.outbox set state = 'sent', sent_at = now(), delivered_to = %s,"
+                          " last_error = null where outbox_id = %s", s.smtp_url.split("@")[-1] if s.smtp_url else "")
+                result.sent += 1
         finally:
-            if smtp is not None:
-                smtp.quit()
+            if sender is not None:
+                sender.close()
     return result
