@@ -27,12 +27,14 @@ db_app = typer.Typer(help="The database: start, stop, status, url.", no_args_is_
 program_app = typer.Typer(help="Program files: validate.", no_args_is_help=True)
 runs_app = typer.Typer(help="Past runs: list, show.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings: show (secrets masked).", no_args_is_help=True)
+emails_app = typer.Typer(help="The outbox: list, send, preview.", no_args_is_help=True)
 approvals_app = typer.Typer(help="Awards waiting for a decision: list, approve, reject.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(program_app, name="program")
 app.add_typer(runs_app, name="runs")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(config_app, name="config")
+app.add_typer(emails_app, name="emails")
 
 out = Console()
 err = Console(stderr=True)
@@ -276,6 +278,66 @@ def runs_show(
         out.print(f"  version {k:<16} {v}")
     if r["error"]:
         err.print(f"[red]error:[/red] {r['error']}", highlight=False, soft_wrap=True)
+
+
+# ------------------------------------------------------------------ emails
+
+
+@emails_app.command("list")
+def emails_list(
+    state: str | None = typer.Option(None, help="queued | sending | sent | failed"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Messages in the outbox with their state, attempts and last error."""
+    from flows.publish.emails import list_outbox
+
+    rows = list_outbox(_url(), state)
+    if as_json:
+        _json(rows)
+        return
+    t = Table("message", "template", "to", "state", "attempts", "last error / delivered to")
+    for r in rows:
+        t.add_row(r["outbox_id"][:12], r["template"], r["recipient_employee_id"], r["state"], str(r["attempts"]),
+                  r["last_error"] or r["delivered_to"] or "")
+    out.print(t)
+    out.print(f"{len(rows)} message(s)")
+
+
+@emails_app.command("send")
+def emails_send(
+    dry_run: bool = typer.Option(False, "--dry-run", help="write queued messages as .eml files, send nothing"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Deliver the queued messages now (SMTP with PLAUDIT_SMTP_URL, else .eml files)."""
+    from flows.publish import emails
+
+    url = _url()
+    if dry_run:
+        folder = settings.load().out_dir / "emails-dry-run"
+        files = emails.write_dry_run(url, folder)
+        _json({"dry_run": True, "files": files}) if as_json else out.print(
+            f"{len(files)} queued message(s) written to {folder}; nothing was sent or marked", soft_wrap=True)
+        return
+    with err.status("sending…"):
+        r = emails.deliver(url)
+    data = {"written": r.written, "sent": r.sent, "failed": r.failed, "deferred": r.deferred}
+    _json(data) if as_json else out.print(
+        f"{r.sent} sent, {r.written} written as .eml, {r.failed} failed, {r.deferred} left queued (temporary failures)")
+
+
+@emails_app.command("preview")
+def emails_preview(
+    award: str = typer.Option(..., help="award id (or a unique prefix)"),
+    out_file: Path = typer.Option(..., "--out", help="the HTML file to write"),
+) -> None:
+    """Write an award's recognition email as HTML (as sent, or as it would be)."""
+    from flows.publish.emails import preview_award
+
+    url = _url()
+    subject, text, html = preview_award(url, _full_award_id(url, award))
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(html, encoding="utf-8")
+    out.print(f"{subject!r} → {out_file}", soft_wrap=True)
 
 
 # ------------------------------------------------------------------ config

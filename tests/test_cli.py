@@ -71,5 +71,15 @@ def test_run_json_twice_posts_nothing_the_second_time(server_url, tmp_path, pref
     runs = json.loads(listed.stdout)
     assert [(r["night"], r["status"]) for r in runs] == [("2026-10-31", "completed")] * 2
 
+    outbox = json.loads(plaudit("emails", "list", "--json", env=env).stdout)
+    assert [(m["template"], m["recipient_employee_id"], m["state"]) for m in outbox] == [("recognition", "B1", "sent")]
+    pending = json.loads(plaudit("approvals", "list", "--json", env=env).stdout)
+    assert [(a["employee_id"], a["status"]) for a in pending] == [("A1", "pending")]
+    preview = tmp_path / "preview.html"
+    shown = plaudit("emails", "preview", "--award", pending[0]["award_id"][:10], "--out", str(preview), env=env)
+    assert shown.returncode == 0, shown.stderr
+    html = preview.read_text()
+    assert "Alice, your customers noticed" in html and "15.00 EUR" in html and "30 points" in html
+
     bad_night = plaudit("run", "--night", "31/10/2026", env=env)
     assert bad_night.returncode == 1 and "write it as YYYY-MM-DD" in bad_night.stderr

@@ -24,11 +24,12 @@ from urllib.parse import unquote, urlparse
 
 import psycopg
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from plaudit import program as program_schema
 from plaudit import settings
-from plaudit.errors import ConfigError
+from plaudit.errors import ConfigError, PlauditError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -88,14 +89,21 @@ select o.outbox_id, o.message_id, o.recipient_email, o.queued_at, o.attempts,
                limit 3
            ) q
        ), '[]'::jsonb) as quotes
-from plaudit.outbox o
-join plaudit.awards a on a.award_id = o.award_id
+{source}
 join plaudit.program_versions pv on pv.program = a.program and pv.version_id = a.version_id
-join raw.employees e on e.employee_id = o.recipient_employee_id
+join raw.employees e on e.employee_id = a.employee_id
 left join raw.employees m on m.employee_id = e.manager_id
-where o.template = 'recognition' and o.body_html is null
+{where}
 order by o.queued_at, o.outbox_id
 """
+_PENDING_RENDER = {
+    "source": sql.SQL("from plaudit.outbox o join plaudit.awards a on a.award_id = o.award_id"),
+    "where": sql.SQL("where o.template = 'recognition' and o.body_html is null"),
+}
+_ONE_AWARD = {
+    "source": sql.SQL("from plaudit.awards a left join plaudit.outbox o on false"),
+    "where": sql.SQL("where a.award_id = %(award_id)s"),
+}
 
 
 def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str, str]:
@@ -127,7 +135,7 @@ def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str,
 def render_pending(conn: psycopg.Connection[Any]) -> int:
     """Render every queued recognition message that has no content yet; store it in its row."""
     env = environment()
-    rows = conn.execute(_CONTEXT_SQL).fetchall()
+    rows = conn.execute(sql.SQL(_CONTEXT_SQL).format(**_PENDING_RENDER)).fetchall()
     for row in rows:
         subject, text, html = render_recognition(env, row)
         definition = row["program_definition"]
@@ -332,3 +340,51 @@ def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
             if sender is not None:
                 sender.close()
     return result
+
+
+def preview_award(url: str, award_id: str) -> tuple[str, str, str]:
+    """(subject, text, html) of an award's recognition email, as it is or would be sent."""
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        stored = conn.execute(
+            "select subject, body_text, body_html from plaudit.outbox where award_id = %s and body_html is not null",
+            [award_id],
+        ).fetchone()
+        if stored:
+            return stored["subject"], stored["body_text"], stored["body_html"]
+        # Not queued (yet): render it as it would be, for its employee.
+        row = conn.execute(sql.SQL(_CONTEXT_SQL).format(**_ONE_AWARD), {"award_id": award_id}).fetchone()
+    if row is None:
+        raise PlauditError(f"no award with id {award_id!r}: `plaudit approvals list --status all` shows the ids")
+    return render_recognition(environment(), row)
+
+
+def list_outbox(url: str, state: str | None = None) -> list[dict[str, Any]]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "select outbox_id, template, recipient_employee_id, recipient_email, subject, state, attempts,"
+            " last_error, queued_at, sent_at, delivered_to, message_id from plaudit.outbox"
+            " where %(state)s::text is null or state = %(state)s order by queued_at, outbox_id",
+            {"state": state},
+        ).fetchall()
+
+
+def write_dry_run(url: str, folder: Path) -> list[str]:
+    """Write every queued message as an .eml file in `folder` without changing its state."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        with conn.transaction():
+            render_pending(conn)
+        rows = conn.execute(
+            "select outbox_id, message_id, template, award_id, recipient_email, recipient_name, sender, subject,"
+            " body_text, body_html, queued_at from plaudit.outbox where state in ('queued', 'sending')"
+            " and body_html is not null order by queued_at, outbox_id"
+        ).fetchall()
+    files = []
+    for row in rows:
+        path = folder / f"{row['outbox_id']}.eml"
+        try:
+            path.write_bytes(bytes(build_message(row)))
+        except (ValueError, TypeError):
+            continue
+        files.append(str(path))
+    return files
