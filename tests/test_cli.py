@@ -79,7 +79,7 @@ def test_run_json_twice_posts_nothing_the_second_time(server_url, tmp_path, pref
     shown = plaudit("emails", "preview", "--award", pending[0]["award_id"][:10], "--out", str(preview), env=env)
     assert shown.returncode == 0, shown.stderr
     html = preview.read_text()
-    assert "Alice, your customers noticed" in html and "15.00 EUR" in html and "30 points" in html
+    assert "Alice, your customers noticed" in html and "€15.00" in html and "30 points" in html
 
     bad_night = plaudit("run", "--night", "31/10/2026", env=env)
     assert bad_night.returncode == 1 and "write it as YYYY-MM-DD" in bad_night.stderr

@@ -81,8 +81,10 @@ def test_a_night_end_to_end_then_again_publishes_nothing_twice(e2e):
     assert [p.get_content_type() for p in msg.walk()] == ["multipart/alternative", "text/plain", "text/html"]
     html = msg.get_body(("html",)).get_content()
     text = msg.get_body(("plain",)).get_content()
+    assert msg["Subject"] == "Bob, vos clients l’ont remarqué"  # Bob's locale is fr
     for body in (html, text):
-        assert "15 points" in body and "7.50 EUR" in body and "Maria Manager" in body
+        assert "octobre 2026" in body and "15 points" in body and "7,50\u00a0€" in body
+        assert "Votre responsable" in body and "Maria Manager" in body
         assert "7946" not in body and "[phone removed]" in body  # customer contact details masked
     assert "&lt;script&gt;" in html and "<script>" not in html  # customer text escaped
     assert "Bob was great &amp; kind" in html

@@ -18,6 +18,7 @@ from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -52,8 +53,43 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
     return env
+
+
+LOCALES_DIR = TEMPLATES_DIR / "locales"
+
+
+@lru_cache(maxsize=16)
+def translations(language: str) -> Any:
+    """gettext translations for a language, compiled from templates/locales/<lang>/LC_MESSAGES/messages.po."""
+    from io import BytesIO
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
+    po = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language)
+    buf = BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(fp=buf)
+
+
+def choose_locale(employee_locale: str | None, program_default: str | None) -> str:
+    """The employee's language if Plaudit speaks it, else the program's default, else English."""
+    available = {"en"} | {p.name for p in LOCALES_DIR.iterdir() if p.is_dir()} if LOCALES_DIR.is_dir() else {"en"}
+    for candidate in (employee_locale, program_default):
+        lang = (candidate or "").replace("-", "_").split("_")[0].lower()
+        if lang in available:
+            return lang
+    return "en"
 
 
 def money(amount_minor: int, currency: str) -> str:
@@ -107,19 +143,25 @@ _ONE_AWARD = {
 
 
 def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) for one recognition message."""
+    """(subject, text, html) for one recognition message, in the employee's language."""
+    from babel.dates import format_date
+    from babel.numbers import format_currency, format_decimal
+
     definition = row["program_definition"]
+    locale = choose_locale(row["locale"], definition.get("communications", {}).get("default_locale"))
+    tr = translations(locale)
+    env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
     first_name = row["full_name"].split(" ", 1)[0]
     period = datetime.strptime(row["period"], "%Y-%m")
     ctx = {
-        "subject": f"{first_name}, your customers noticed",
+        "subject": tr.gettext("%(name)s, your customers noticed") % {"name": first_name},
         "first_name": first_name,
         "program_title": definition["title"],
-        "locale": row["locale"] or definition.get("communications", {}).get("default_locale", "en"),
-        "period_label": period.strftime("%B %Y"),
-        "points": f"{row['points']:,.2f}".rstrip("0").rstrip("."),
-        "amount": money(row["amount_minor"], row["currency"]),
-        "balance": f"{Decimal(row['balance']):,.2f}".rstrip("0").rstrip(".") + " pts",
+        "locale": locale,
+        "period_label": format_date(period, "MMMM y", locale=locale),
+        "points": format_decimal(Decimal(row["points"]).normalize(), locale=locale),
+        "amount": format_currency(Decimal(row["amount_minor"]) / 100, row["currency"], locale=locale),
+        "balance": f"{format_decimal(Decimal(row['balance']).normalize(), locale=locale)} {tr.gettext('pts')}",
         "manager_name": row["manager_name"],
         "quotes": [
             {**q, "text": trim_words(mask_contacts(q["text"]))} for q in row["quotes"]
