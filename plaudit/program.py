@@ -99,6 +99,11 @@ class Budget(_Strict):
 class Communications(_Strict):
     sender: str = "Plaudit <recognition@plaudit.invalid>"
     default_locale: str = "en"
+    templates: str | None = Field(
+        default=None,
+        description="a folder of the program's own templates (relative to the program file); they override "
+        "the shipped ones and render in Jinja2's sandbox",
+    )
 
 
 class Program(_Strict):

@@ -282,3 +282,29 @@ def test_an_unusable_address_fails_its_message_and_the_rest_still_go_out(e2e):
     with psycopg.connect(url) as conn:
         state, error = conn.execute("select state, last_error from plaudit.outbox where dedupe_key = 'test:bad'").fetchone()
     assert state == "failed" and "cannot build the message for 'léa@staff.test.example'" in error
+
+
+def test_program_templates_override_the_shipped_ones_and_render_in_the_sandbox(e2e):
+    url, emails_dir, programs = e2e
+    own = programs / "e2e-templates"
+    own.mkdir()
+    (own / "recognition.txt.j2").write_text("Bravo {{ first_name }}: {{ points }} points!\n")
+    prog = programs / "e2e.yml"
+    prog.write_text(prog.read_text().replace("communications:\n", "communications:\n  templates: e2e-templates\n"))
+    s = run()
+    assert s["emails_written"] == 1
+    [eml] = emails_dir.glob("*.eml")
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert msg.get_body(("plain",)).get_content().strip() == "Bravo Bob: 15 points!"
+
+    # A template that reaches for Python internals is stopped by the sandbox: the message fails, the run goes on.
+    (own / "recognition.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
+    with psycopg.connect(url) as conn:
+        (award_id,) = conn.execute("select award_id from plaudit.awards where employee_id = 'A1'").fetchone()
+        conn.commit()
+    decide(url, award_id, "M1", "approved", "great month")
+    s = run(date(2026, 11, 1))
+    assert (s["emails_written"], s["ledger_entries_posted"]) == (0, 0)
+    with psycopg.connect(url) as conn:
+        state, error = conn.execute("select state, last_error from plaudit.outbox where award_id = %s", [award_id]).fetchone()
+    assert state == "failed" and error.startswith("template error (SecurityError)")

@@ -24,7 +24,15 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import psycopg
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
+from jinja2.sandbox import SandboxedEnvironment
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -46,7 +54,26 @@ def trim_words(text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def environment() -> Environment:
+def environment(program_templates: str | None = None) -> Environment:
+    """The Jinja2 environment: autoescaped HTML, StrictUndefined, gettext.
+
+    With a program's own templates folder, those templates come first and
+    everything renders in the sandbox: a program file is data, not code.
+    """
+    if program_templates:
+        folder = Path(program_templates)
+        if not folder.is_dir():
+            raise ConfigError(f"the program's templates folder {folder} does not exist")
+        env: Environment = SandboxedEnvironment(
+            loader=ChoiceLoader([FileSystemLoader(folder), FileSystemLoader(TEMPLATES_DIR)]),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
+        )
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        return env
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
@@ -80,6 +107,15 @@ def translations(language: str) -> Any:
     write_mo(buf, catalog)
     buf.seek(0)
     return Translations(fp=buf)
+
+
+def program_templates_dir(definition: dict[str, Any]) -> str | None:
+    """The program's own templates folder, resolved against the programs folder."""
+    folder = (definition.get("communications") or {}).get("templates")
+    if not folder:
+        return None
+    path = Path(folder)
+    return str(path if path.is_absolute() else settings.load().programs_dir / path)
 
 
 def choose_locale(employee_locale: str | None, program_default: str | None) -> str:
@@ -176,10 +212,19 @@ def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str,
 
 def render_pending(conn: psycopg.Connection[Any]) -> int:
     """Render every queued recognition message that has no content yet; store it in its row."""
-    env = environment()
+    envs: dict[str | None, Environment] = {}
     rows = conn.execute(sql.SQL(_CONTEXT_SQL).format(**_PENDING_RENDER)).fetchall()
     for row in rows:
-        subject, text, html = render_recognition(env, row)
+        folder = program_templates_dir(row["program_definition"])
+        env = envs.get(folder) or envs.setdefault(folder, environment(folder))
+        try:
+            subject, text, html = render_recognition(env, row)
+        except TemplateError as exc:  # a program's template that fails, or that the sandbox stops
+            conn.execute(
+                "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s",
+                [f"template error ({type(exc).__name__}): {exc}"[:500], row["outbox_id"]],
+            )
+            continue
         definition = row["program_definition"]
         conn.execute(
             "update plaudit.outbox set subject = %s, body_text = %s, body_html = %s, sender = %s,"
@@ -397,7 +442,7 @@ def preview_award(url: str, award_id: str) -> tuple[str, str, str]:
         row = conn.execute(sql.SQL(_CONTEXT_SQL).format(**_ONE_AWARD), {"award_id": award_id}).fetchone()
     if row is None:
         raise PlauditError(f"no award with id {award_id!r}: `plaudit approvals list --status all` shows the ids")
-    return render_recognition(environment(), row)
+    return render_recognition(environment(program_templates_dir(row["program_definition"])), row)
 
 
 def list_outbox(url: str, state: str | None = None) -> list[dict[str, Any]]:
