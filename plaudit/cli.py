@@ -340,6 +340,23 @@ def emails_preview(
     out.print(f"{subject!r} → {out_file}", soft_wrap=True)
 
 
+@app.command()
+def report(
+    period: str = typer.Option(..., help="the period, YYYY-MM"),
+    out_file: Path = typer.Option(..., "--out", help="the HTML file to write"),
+    program: str = typer.Option("demo", help="program name (programs/NAME.yml) or path"),
+) -> None:
+    """Write the period's report: one self-contained HTML file with charts."""
+    import re
+
+    from flows.publish.report import write
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise PlauditError(f"--period {period!r} is not a month: write it as YYYY-MM")
+    path = write(_url(), program, period, out_file)
+    out.print(f"report for {program} {period} → {path}", soft_wrap=True)
+
+
 # ------------------------------------------------------------------ config
 
 
@@ -519,6 +536,10 @@ def demo(
     for kind, label in (("recognition", "recognition emails"), ("manager_digest", "manager digests")):
         files = by_template.get(kind, [])
         out.print(f"  {len(files)} {label}, e.g. {files[0] if files else '—'}", soft_wrap=True)
+    from flows.publish.report import write as write_report
+
+    report_path = write_report(_url(), "demo", "2026-10", s.out_dir / "report-2026-10.html")
+    out.print(f"  the October report: {report_path}", soft_wrap=True)
     out.print("\n[bold]Try next[/bold]\n  .venv/bin/plaudit approvals list          awards waiting for a manager"
               "\n  .venv/bin/plaudit runs list               what each night did"
               "\n  .venv/bin/plaudit run --night 2026-11-02  run another night (see README)")
