@@ -106,6 +106,53 @@ def build_manager_digests(url: str, program: str, start: date, end: date) -> lis
     return messages
 
 
+@task(name="build team broadcasts")
+def build_team_broadcasts(url: str, program: str, start: date, end: date) -> list[dict[str, Any]]:
+    """For each team with praise this week: its best customer words, to every active member."""
+    prog = _program(program)
+    window = {"program": program, "start": start, "end": end + timedelta(days=1)}
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        praise = conn.execute(
+            """
+            select e.team, e.full_name, f.comment, f.feedback_kind, f.score, l.points
+            from plaudit.ledger_entries l
+            join raw.employees e on e.employee_id = l.employee_id
+            left join raw.feedback_responses f on l.source_kind = 'feedback' and f.response_id = l.source_id
+            where l.program = %(program)s and l.effective_at >= %(start)s and l.effective_at < %(end)s
+              and e.team is not null
+            """, window).fetchall()
+        members = conn.execute(
+            "select employee_id, full_name, email, team from raw.employees"
+            " where status = 'active' and email is not null and team is not null order by team, employee_id"
+        ).fetchall()
+    by_team: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in praise:
+        by_team[p["team"]].append(p)
+    env = email_delivery.environment()
+    week_label = f"{start:%d %b} – {end:%d %b %Y}"
+    messages = []
+    for team, rows in sorted(by_team.items()):
+        points: dict[str, Decimal] = defaultdict(Decimal)
+        for r in rows:
+            points[r["full_name"]] += r["points"]
+        quotes = sorted((r for r in rows if r["comment"] and r["comment"].strip()),
+                        key=lambda r: (-r["points"], r["full_name"]))[:5]
+        ctx = {"subject": f"{team}: what customers said this week", "team": team, "week_label": week_label,
+               "program_title": prog.title, "locale": prog.communications.default_locale,
+               "points": _points(sum(points.values(), Decimal(0))),
+               "quotes": [{"text": _quote(q["comment"]), "who": q["full_name"], "kind": q["feedback_kind"],
+                           "score": q["score"]} for q in quotes],
+               "top": [{"name": n, "points": _points(v)} for n, v in sorted(points.items(), key=lambda kv: -kv[1])[:3]]}
+        text = env.get_template("team_broadcast.txt.j2").render(ctx)
+        html = env.get_template("team_broadcast.html.j2").render(ctx)
+        for m in (m for m in members if m["team"] == team):
+            messages.append({"key": f"broadcast:{program}:{end.isoformat()}:{m['employee_id']}",
+                             "template": "team_broadcast", "to_id": m["employee_id"], "to_email": m["email"],
+                             "to_name": m["full_name"], "subject": ctx["subject"], "text": text, "html": html,
+                             "sender": prog.communications.sender})
+    return messages
+
+
 @task(name="build close reminders")
 def build_close_reminders(url: str, program: str, period: str) -> list[dict[str, Any]]:
     """The period's award totals by status, for each finance approver of the program."""
@@ -148,14 +195,18 @@ def _last_sunday(today: date) -> date:
 
 @flow(name="weekly-digest")
 def weekly_digest(week_ending: date | None = None, program: str = "demo") -> dict[str, Any]:
-    """Each manager's private digest for the week ending `week_ending` (default: last Sunday)."""
+    """The week ending `week_ending` (default: last Sunday): each manager's private digest,
+    and each team's broadcast of its best customer words to every member."""
     end = week_ending or _last_sunday(datetime.now(ZoneInfo("UTC")).date())
     start = end - timedelta(days=6)
     url = db.database_url()
-    messages = build_manager_digests(url, program, start, end)
-    out = queue_and_send(url, messages)
-    get_run_logger().info("weekly digest %s–%s: %s digests, %s queued now", start, end, len(messages), out["queued"])
-    return {"week_start": start.isoformat(), "week_end": end.isoformat(), "digests": len(messages), **out}
+    digests = build_manager_digests(url, program, start, end)
+    broadcasts = build_team_broadcasts(url, program, start, end)
+    out = queue_and_send(url, digests + broadcasts)
+    get_run_logger().info("week %s–%s: %s digests, %s broadcast messages, %s queued now",
+                          start, end, len(digests), len(broadcasts), out["queued"])
+    return {"week_start": start.isoformat(), "week_end": end.isoformat(), "digests": len(digests),
+            "broadcasts": len(broadcasts), **out}
 
 
 @flow(name="monthly-close-reminder")

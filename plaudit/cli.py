@@ -525,7 +525,7 @@ def demo(
         _print_summary(sm)
     from flows.digests import weekly_digest
 
-    err.print("sending the weekly manager digests for the week ending 2026-10-25 …")
+    err.print("sending the weekly manager digests and team broadcasts for the week ending 2026-10-25 …")
     weekly_digest(week_ending=date(2026, 10, 25), program="demo")
     out.print(f"\n[bold]Outputs[/bold] in {s.emails_dir}")
     by_template: dict[str, list[Path]] = {}
@@ -533,7 +533,8 @@ def demo(
         head = e.read_bytes()[:4096].decode("utf-8", "replace")
         kind = next((ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.startswith("X-Plaudit-Template:")), "?")
         by_template.setdefault(kind, []).append(e)
-    for kind, label in (("recognition", "recognition emails"), ("manager_digest", "manager digests")):
+    for kind, label in (("recognition", "recognition emails"), ("manager_digest", "manager digests"),
+                        ("team_broadcast", "team broadcast messages")):
         files = by_template.get(kind, [])
         out.print(f"  {len(files)} {label}, e.g. {files[0] if files else '—'}", soft_wrap=True)
     from flows.publish.report import write as write_report

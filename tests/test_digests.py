@@ -32,7 +32,8 @@ def test_the_weekly_digest_goes_to_each_manager_once_with_private_coaching(e2e):
     # the week of 2026-10-19 … 10-25: R5 (B1, NPS 10, 10 points), R6 (A1, CSAT 2: a coaching item),
     # N1 (A1's nomination, 20 points); A1's October award is pending M1's decision.
     out = weekly_digest(week_ending=date(2026, 10, 25), program="e2e")
-    assert (out["digests"], out["queued"], out["emails_written"]) == (1, 1, 1)
+    # one manager digest; the Support team's broadcast goes to its active members M1, A1 and B1
+    assert (out["digests"], out["broadcasts"], out["queued"], out["emails_written"]) == (1, 3, 4, 4)
     [digest] = messages(emails_dir, "manager_digest")
     assert digest["To"] == "Maria Manager <m1@staff.test.example>"
     html = digest.get_body(("html",)).get_content()
@@ -48,6 +49,13 @@ def test_the_weekly_digest_goes_to_each_manager_once_with_private_coaching(e2e):
     again = weekly_digest(week_ending=date(2026, 10, 25), program="e2e")
     assert (again["queued"], again["emails_written"]) == (0, 0)
     assert len(messages(emails_dir, "manager_digest")) == 1
+
+    broadcasts = messages(emails_dir, "team_broadcast")
+    assert sorted(m["To"].addresses[0].username for m in broadcasts) == ["a1", "b1", "m1"]
+    text = broadcasts[0].get_body(("plain",)).get_content()
+    assert "Support: what customers said this week" in text and "30 points earned by the team" in text
+    assert "about Bob Agent (NPS 10)" in text and "[phone removed]" in text and "Too slow" not in text
+    assert "Most praised this week: Alice Agent (20 points), Bob Agent (10 points)" in text
 
 
 def test_the_close_reminder_goes_to_the_finance_approvers_with_the_period_totals(e2e):
