@@ -21,7 +21,8 @@ def plaudit(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -
 def test_help_lists_every_command():
     r = plaudit("--help")
     assert r.returncode == 0
-    for command in ("generate", "ingest", "run", "demo", "db", "program", "runs", "approvals"):
+    for command in ("generate", "ingest", "run", "backfill", "report", "demo", "db", "program", "runs",
+                    "approvals", "emails", "config"):
         assert command in r.stdout
 
 
