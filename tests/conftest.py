@@ -93,3 +93,41 @@ def e2e(fresh_db, night_inbox, tmp_path, monkeypatch, prefect_harness):
     shutil.copy(FIXTURES / "night" / "program.yml", programs / "e2e.yml")
     monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(programs))
     return fresh_db, tmp_path / "out" / "emails", programs
+
+
+class SmtpSink:
+    """A real SMTP server's handler: answers DATA from a script ("451 ...", "550 ..."), then 250 OK."""
+
+    def __init__(self) -> None:
+        self.script: list[str] = []
+        self.received: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        import email
+        import email.policy
+
+        if self.script:
+            return self.script.pop(0)
+        self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture()
+def smtp_sink(monkeypatch):
+    """An SMTP server on 127.0.0.1 (aiosmtpd) with PLAUDIT_SMTP_URL pointing at it; fast retries, no pacing."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("PLAUDIT_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setenv("PLAUDIT_SMTP_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("PLAUDIT_SMTP_RETRIES", "3")
+    monkeypatch.setenv("PLAUDIT_SMTP_RATE_PER_MINUTE", "0")
+    yield sink
+    controller.stop()

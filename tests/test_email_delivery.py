@@ -2,47 +2,11 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 import time
 
 import psycopg
-import pytest
 
 from flows.publish.emails import deliver, queue_rendered
-
-
-class Scripted:
-    """An SMTP sink that answers DATA from a script ("451 ...", "550 ...", then 250 OK)."""
-
-    def __init__(self) -> None:
-        self.script: list[str] = []
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        if self.script:
-            return self.script.pop(0)
-        self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp(monkeypatch):
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = Scripted()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("PLAUDIT_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.setenv("PLAUDIT_SMTP_BACKOFF_SECONDS", "0.01")
-    monkeypatch.setenv("PLAUDIT_SMTP_RETRIES", "3")
-    monkeypatch.setenv("PLAUDIT_SMTP_RATE_PER_MINUTE", "0")
-    yield sink
-    controller.stop()
 
 
 def queue(url: str, *names: str) -> None:
@@ -60,21 +24,21 @@ def state(url: str, name: str) -> tuple[str, int, str | None]:
                             [f"test:{name}"]).fetchone()
 
 
-def test_a_4xx_is_retried_and_then_delivered_once(fresh_db, smtp):
+def test_a_4xx_is_retried_and_then_delivered_once(fresh_db, smtp_sink):
     queue(fresh_db, "ann")
-    smtp.script = ["451 4.3.0 Try again later"]
+    smtp_sink.script = ["451 4.3.0 Try again later"]
     r = deliver(fresh_db)
     assert (r.sent, r.failed, r.deferred) == (1, 0, 0)
     assert state(fresh_db, "ann") == ("sent", 2, None)
-    [msg] = smtp.received
+    [msg] = smtp_sink.received
     assert msg["Subject"] == "Hello ann" and msg["Message-ID"].endswith("@plaudit.invalid>")
     assert [p.get_content_type() for p in msg.walk()] == ["multipart/alternative", "text/plain", "text/html"]
-    assert deliver(fresh_db).sent == 0 and len(smtp.received) == 1
+    assert deliver(fresh_db).sent == 0 and len(smtp_sink.received) == 1
 
 
-def test_a_5xx_fails_the_message_with_the_server_reason(fresh_db, smtp):
+def test_a_5xx_fails_the_message_with_the_server_reason(fresh_db, smtp_sink):
     queue(fresh_db, "bob", "cid")
-    smtp.script = ["550 5.1.1 Mailbox unavailable"]
+    smtp_sink.script = ["550 5.1.1 Mailbox unavailable"]
     r = deliver(fresh_db)
     assert (r.sent, r.failed) == (1, 1)
     states = sorted([state(fresh_db, "bob"), state(fresh_db, "cid")])
@@ -82,18 +46,18 @@ def test_a_5xx_fails_the_message_with_the_server_reason(fresh_db, smtp):
     assert deliver(fresh_db).sent == 0  # a failed message is not sent again by itself
 
 
-def test_a_persistent_4xx_stays_queued_and_goes_out_once_on_the_next_run(fresh_db, smtp):
+def test_a_persistent_4xx_stays_queued_and_goes_out_once_on_the_next_run(fresh_db, smtp_sink):
     queue(fresh_db, "dee")
-    smtp.script = ["421 4.7.0 Too busy"] * 3
+    smtp_sink.script = ["421 4.7.0 Too busy"] * 3
     r = deliver(fresh_db)
     assert (r.sent, r.deferred) == (0, 1)
     st, attempts, error = state(fresh_db, "dee")
     assert (st, attempts) == ("queued", 3) and "421 4.7.0 Too busy" in error
     assert deliver(fresh_db).sent == 1
-    assert len(smtp.received) == 1 and state(fresh_db, "dee")[:2] == ("sent", 4)
+    assert len(smtp_sink.received) == 1 and state(fresh_db, "dee")[:2] == ("sent", 4)
 
 
-def test_the_rate_limit_paces_messages(fresh_db, smtp, monkeypatch):
+def test_the_rate_limit_paces_messages(fresh_db, smtp_sink, monkeypatch):
     monkeypatch.setenv("PLAUDIT_SMTP_RATE_PER_MINUTE", "300")  # one every 0.2 s
     queue(fresh_db, "e1", "e2", "e3", "e4")
     t0 = time.monotonic()

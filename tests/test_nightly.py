@@ -177,43 +177,15 @@ def test_the_ledger_refuses_updates_and_deletes(e2e):
             conn.rollback()
 
 
-class _Sink:
-    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp_sink(monkeypatch):
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = _Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("PLAUDIT_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    yield sink
-    controller.stop()
-
-
 def test_with_smtp_settings_emails_go_to_the_server_once(e2e, smtp_sink):
     url, emails_dir, _ = e2e
     s = run()
     assert (s["emails_sent"], s["emails_written"]) == (1, 0)
-    [msg] = smtp_sink.messages
+    [msg] = smtp_sink.received
     assert msg["To"] == "Bob Agent <b1@staff.test.example>"
     assert "&lt;script&gt;" in msg.get_body(("html",)).get_content()
     again = run()
-    assert again["emails_sent"] == 0 and len(smtp_sink.messages) == 1
+    assert again["emails_sent"] == 0 and len(smtp_sink.received) == 1
     with psycopg.connect(url) as conn:
         state, attempts, message_id = conn.execute("select state, attempts, message_id from plaudit.outbox").fetchone()
     assert (state, attempts, message_id) == ("sent", 1, msg["Message-ID"])
