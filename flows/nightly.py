@@ -28,12 +28,15 @@ from plaudit.errors import GateFailed
 def ingest(url: str) -> dict[str, Any]:
     """Ingest every new file in the inbox (each file one transaction)."""
     s = settings.load()
-    results = ingest_inbox(url, s.inbox_dir, s.mappings_dir)
+    results, refused = ingest_inbox(url, s.inbox_dir, s.mappings_dir)
     log = get_run_logger()
     for r in results:
         log.info("ingested %s: %s rows, %s loaded, %s quarantined", r.file, r.source_rows, r.loaded, r.quarantined_rows)
+    for f in refused:
+        log.warning("refused %s: %s", f["file"], f["reason"])
     return {
         "files": [r.as_dict() for r in results],
+        "files_refused": refused,
         "rows_ingested": sum(r.loaded for r in results),
         "rows_quarantined": sum(r.quarantined_rows for r in results),
     }

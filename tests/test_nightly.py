@@ -137,7 +137,8 @@ def test_a_dry_run_reports_and_publishes_nothing(e2e):
     from plaudit import settings
 
     s = settings.load()
-    ingest_inbox(url, s.inbox_dir, s.mappings_dir)
+    results, refused = ingest_inbox(url, s.inbox_dir, s.mappings_dir)
+    assert len(results) == 6 and refused == []
     s = run(dry_run=True)
     assert (s["ledger_entries_posted"], s["awards_auto_approved"], s["awards_pending"]) == (5, 1, 1)
     assert s["emails_written"] == 0
@@ -280,3 +281,20 @@ def test_program_templates_override_the_shipped_ones_and_render_in_the_sandbox(e
     with psycopg.connect(url) as conn:
         state, error = conn.execute("select state, last_error from plaudit.outbox where award_id = %s", [award_id]).fetchone()
     assert state == "failed" and error.startswith("template error (SecurityError)")
+
+
+def test_a_file_refused_whole_is_recorded_once_and_the_night_goes_on(e2e, night_inbox):
+    url, _, _ = e2e
+    (night_inbox / "feedback-empty.csv").write_text("")
+    (night_inbox / "feedback-nocolumns.csv").write_text("response_id,score\nX1,5\n")
+    s = run()
+    assert s["ledger_entries_posted"] == 5  # the good files went in, the night published
+    refused = {Path(f["file"]).name: f["reason"] for f in s["files_refused"]}
+    assert "is empty: expected a header row" in refused["feedback-empty.csv"]
+    assert "missing required column(s) feedback_kind, responded_at" in refused["feedback-nocolumns.csv"]
+    again = run()
+    assert again["files_refused"] == []  # remembered by content hash, not retried every night
+    with psycopg.connect(url) as conn:
+        lines = conn.execute(
+            "select source_line, reason from plaudit.quarantine where reason like 'file refused:%%'").fetchall()
+    assert sorted(line for line, _ in lines) == [0, 0]

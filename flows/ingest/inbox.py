@@ -56,15 +56,37 @@ def pending_files(conn: psycopg.Connection, inbox: Path, mappings_dir: Path) -> 
     return [(k, p, m) for _, _, k, p, m in sorted(found, key=lambda x: (x[0], x[1]))]
 
 
-def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> list[FileResult]:
-    """Ingest every new file, each in its own transaction."""
-    results = []
+def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> tuple[list[FileResult], list[dict[str, str]]]:
+    """Ingest every new file, each in its own transaction.
+
+    A file refused whole (empty, no header, a required column missing, not the
+    declared format) does not stop the night: it is recorded with its reason in
+    plaudit.ingests and plaudit.quarantine (line 0), remembered by content hash
+    so it is not retried every night, and returned in the refused list.
+    """
+    results: list[FileResult] = []
+    refused: list[dict[str, str]] = []
     with psycopg.connect(url) as conn:
         for kind, path, mapping in pending_files(conn, inbox, mappings_dir):
-            m = mapping_mod.load(mapping) if mapping else None
-            results.append(ingest_file(conn, path, kind=KINDS[kind] if kind else None, mapping=m))
-            conn.commit()
-    return results
+            try:
+                m = mapping_mod.load(mapping) if mapping else None
+                results.append(ingest_file(conn, path, kind=KINDS[kind] if kind else None, mapping=m))
+                conn.commit()
+            except IngestError as exc:
+                conn.rollback()
+                with conn.transaction():
+                    ingest_id = conn.execute(
+                        "insert into plaudit.ingests (kind, source_file, file_sha256, source, finished_at)"
+                        " values (%s, %s, %s, %s, now()) returning ingest_id",
+                        [kind or (mapping.stem if mapping else "?"), str(path), file_sha256(path), "refused"],
+                    ).fetchone()[0]  # type: ignore[index]
+                    conn.execute(
+                        "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
+                        " values (%s, %s, %s, 0, null, %s)",
+                        [ingest_id, kind or "?", str(path), f"file refused: {exc}"],
+                    )
+                refused.append({"file": str(path), "reason": str(exc)})
+    return results, refused
 
 
 def api_mappings(mappings_dir: Path) -> list[mapping_mod.Mapping]:
