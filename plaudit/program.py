@@ -26,7 +26,8 @@ SCORE_SCALES: dict[str, tuple[int, int]] = {
     "stars": (1, 5),
     "thumbs": (0, 1),
 }
-ATTRIBUTION_MODELS = ("last_touch", "linear")
+ATTRIBUTION_MODELS = ("last_touch", "first_touch", "linear", "role_weighted", "time_decay")
+PARTICIPANT_ROLES = ("owner", "assist", "escalation", "delivery")
 MINOR_UNITS = 100  # two decimal places for every supported currency
 
 
@@ -51,7 +52,36 @@ class Eligibility(_Strict):
 
 
 class Attribution(_Strict):
-    model: Literal["last_touch", "linear"] = "last_touch"
+    model: Literal["last_touch", "first_touch", "linear", "role_weighted", "time_decay"] = "last_touch"
+    role_weights: dict[str, Annotated[Decimal, Field(gt=0, le=1, decimal_places=6)]] | None = Field(
+        default=None, description="role_weighted: weight per participant role; they sum to 1"
+    )
+    half_life_hours: Annotated[Decimal, Field(gt=0, le=100_000)] | None = Field(
+        default=None, description="time_decay: a touch this many hours before the feedback counts half"
+    )
+
+    _numbers = field_validator("role_weights", "half_life_hours", mode="before")(
+        lambda v: {k: _no_float(x) for k, x in v.items()} if isinstance(v, dict) else _no_float(v)
+    )
+
+    @model_validator(mode="after")
+    def _model_settings(self) -> Attribution:
+        if self.model == "role_weighted":
+            if not self.role_weights:
+                raise ValueError("role_weighted attribution needs `role_weights`, e.g. {owner: \"0.7\", assist: \"0.3\"}")
+            unknown = [r for r in self.role_weights if r not in PARTICIPANT_ROLES]
+            if unknown:
+                raise ValueError(f"unknown role(s) {', '.join(unknown)} in role_weights: use {', '.join(PARTICIPANT_ROLES)}")
+            total = sum(self.role_weights.values(), Decimal(0))
+            if total != 1:
+                raise ValueError(f"role_weights sum to {total}, not 1")
+        elif self.role_weights is not None:
+            raise ValueError(f"`role_weights` only applies to role_weighted attribution, not {self.model}")
+        if self.model == "time_decay" and self.half_life_hours is None:
+            raise ValueError("time_decay attribution needs `half_life_hours`")
+        if self.model != "time_decay" and self.half_life_hours is not None:
+            raise ValueError(f"`half_life_hours` only applies to time_decay attribution, not {self.model}")
+        return self
 
 
 class PointsRule(_Strict):
@@ -139,8 +169,12 @@ class Program(_Strict):
 
     @property
     def version_id(self) -> str:
-        """A hash of the program's content: the same file gives the same version."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A hash of the program's content: the same file gives the same version.
+
+        Unset optional keys are left out, so a Plaudit upgrade that adds a key
+        does not turn every existing program into a new version.
+        """
+        canonical = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def minor(self, amount: Decimal) -> int:
@@ -213,12 +247,12 @@ def store(conn: Any, prog: Program) -> str:
     conn.execute(
         "insert into plaudit.program_versions (program, version_id, effective_from, attribution_model,"
         " value_per_point, currency, auto_approve_up_to_minor, monthly_budget_minor, max_award_minor,"
-        " definition) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " half_life_hours, definition) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (program, version_id) do nothing",
         [
             prog.program, vid, prog.effective_from, prog.attribution.model, prog.awards.value_per_point,
             prog.currency, prog.minor(prog.awards.auto_approve_up_to), prog.minor(prog.budget.monthly),
-            prog.minor(prog.awards.max_award),
+            prog.minor(prog.awards.max_award), prog.attribution.half_life_hours,
             json.dumps(prog.model_dump(mode="json")),
         ],
     )
@@ -235,5 +269,10 @@ def store(conn: Any, prog: Program) -> str:
             "insert into plaudit.program_eligibility (program, version_id, dimension, value)"
             " values (%s, %s, 'role', %s) on conflict do nothing",
             [(prog.program, vid, role) for role in prog.eligibility.roles or []],
+        )
+        cur.executemany(
+            "insert into plaudit.program_role_weights (program, version_id, participant_role, weight)"
+            " values (%s, %s, %s, %s) on conflict do nothing",
+            [(prog.program, vid, role, w) for role, w in (prog.attribution.role_weights or {}).items()],
         )
     return vid

@@ -31,7 +31,7 @@ def test_program_validate_names_file_line_and_field(tmp_path):
     bad.write_text((FIXTURES / "night" / "program.yml").read_text().replace("model: linear", "model: random"))
     r = plaudit("program", "validate", str(bad))
     assert r.returncode == 1
-    assert f"{bad}:10: attribution.model: Input should be 'last_touch' or 'linear'" in r.stderr
+    assert f"{bad}:10: attribution.model: Input should be 'last_touch', 'first_touch', 'linear', 'role_weighted' or 'time_decay'" in r.stderr
     ok = plaudit("program", "validate", str(FIXTURES / "night" / "program.yml"))
     assert ok.returncode == 0 and "valid" in ok.stdout
 

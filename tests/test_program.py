@@ -69,3 +69,32 @@ def test_float_money_and_negative_budget_are_refused(tmp_path):
 def test_not_yaml(tmp_path):
     [msg] = problems(tmp_path, "program: [unclosed\n")
     assert "not valid YAML" in msg
+
+
+@pytest.mark.parametrize(
+    ("attribution", "message"),
+    [
+        ('{model: role_weighted, role_weights: {owner: "0.7", assist: "0.2"}}', "role_weights sum to 0.9, not 1"),
+        ('{model: role_weighted, role_weights: {owner: "0.5", cook: "0.5"}}', "unknown role(s) cook in role_weights"),
+        ("{model: role_weighted}", "role_weighted attribution needs `role_weights`"),
+        ("{model: time_decay}", "time_decay attribution needs `half_life_hours`"),
+        ('{model: linear, half_life_hours: "24"}', "`half_life_hours` only applies to time_decay"),
+        ("{model: random}", "Input should be 'last_touch', 'first_touch', 'linear', 'role_weighted' or 'time_decay'"),
+    ],
+)
+def test_attribution_settings_are_checked(tmp_path, attribution, message):
+    [msg] = problems(tmp_path, VALID + f"attribution: {attribution}\n")
+    assert ":13: attribution" in msg and message in msg
+
+
+def test_valid_attribution_models_load(tmp_path):
+    for attribution in ('{model: role_weighted, role_weights: {owner: "0.7", assist: "0.3"}}',
+                        '{model: time_decay, half_life_hours: "48"}', "{model: first_touch}"):
+        f = tmp_path / "ok.yml"
+        f.write_text(VALID + f"attribution: {attribution}\n")
+        assert program.load(f).attribution.model in program.ATTRIBUTION_MODELS
+
+
+def test_an_unset_optional_key_does_not_change_the_version():
+    p = program.load(ROOT / "programs" / "demo.yml")
+    assert "half_life_hours" not in p.model_dump(mode="json", exclude_none=True)["attribution"]

@@ -1,13 +1,19 @@
 -- Each piece of feedback given before the end of the night, shared among the
--- employees who earned it, under the attribution model of the program version
--- in force when the feedback was given.
+-- employees who touched the interaction before the feedback, under the
+-- attribution model of the program version in force when it was given:
 --
---   last_touch: the employee who touched the interaction last before the feedback
---   linear:     an equal share for every employee who touched it before the feedback
---   named:      feedback naming an employee directly (no interaction) goes to them
+--   last_touch:    all to the employee who touched it last before the feedback
+--   first_touch:   all to the employee who touched it first
+--   linear:        an equal share for each employee
+--   role_weighted: each employee's share in proportion to the weight of their
+--                  role (the highest-weighted role they had on the interaction)
+--   time_decay:    in proportion to 0.5 ^ (hours from their last touch to the
+--                  feedback / half-life): a touch one half-life earlier counts half
+--   named:         feedback naming an employee directly (no interaction) goes to them
 --
--- Weights are numeric(9, 6); the rounding remainder goes to the first-ranked
--- employee, so the weights of one response sum to exactly 1.
+-- Shares are normalised to sum to 1 and rounded to numeric(9, 6); the rounding
+-- remainder goes to the employee with the largest raw share (ties: the latest
+-- toucher), so the weights of one response sum to exactly 1.
 
 with
 
@@ -25,6 +31,13 @@ versions as (
 
 ),
 
+role_weights as (
+
+    select * from {{ ref('stg_program__role_weights') }}
+    where program = '{{ var("program") }}'
+
+),
+
 participants as (
 
     select * from {{ ref('stg_raw__interaction_participants') }}
@@ -36,7 +49,8 @@ feedback_versioned as (
     select
         feedback.*,
         versions.version_id,
-        versions.attribution_model
+        versions.attribution_model,
+        versions.half_life_hours
     from feedback
     inner join versions
         on feedback.responded_at::date >= versions.effective_from
@@ -51,14 +65,20 @@ touches as (
         f.response_id,
         f.version_id,
         f.attribution_model,
+        f.half_life_hours,
+        f.responded_at,
         p.employee_id,
         min(p.touched_at) as first_touched_at,
-        max(p.touched_at) as last_touched_at
+        max(p.touched_at) as last_touched_at,
+        max(rw.role_weight) as role_weight
     from feedback_versioned as f
     inner join participants as p
         on f.interaction_id = p.interaction_id
         and p.touched_at <= f.responded_at
-    group by 1, 2, 3, 4
+    left join role_weights as rw
+        on f.version_id = rw.version_id
+        and p.participant_role = rw.participant_role
+    group by 1, 2, 3, 4, 5, 6
 
 ),
 
@@ -68,25 +88,45 @@ ranked as (
         touches.*,
         row_number() over (
             partition by response_id order by last_touched_at desc, employee_id
-        ) as touch_rank,
-        count(*) over (partition by response_id) as touchers
+        ) as last_rank,
+        row_number() over (
+            partition by response_id order by first_touched_at, employee_id
+        ) as first_rank
     from touches
 
 ),
 
-weighted as (
+raw_shares as (
 
     select
         response_id,
         version_id,
         employee_id,
         attribution_model,
+        last_touched_at,
         case attribution_model
-            when 'last_touch' then case when touch_rank = 1 then 1 else 0 end
-            when 'linear' then round(1.0 / touchers, 6)
-        end::numeric(9, 6) as raw_weight,
-        touch_rank
+            when 'last_touch' then case when last_rank = 1 then 1 else 0 end
+            when 'first_touch' then case when first_rank = 1 then 1 else 0 end
+            when 'linear' then 1
+            when 'role_weighted' then coalesce(role_weight, 0)
+            when 'time_decay' then power(
+                0.5::numeric,
+                (extract(epoch from responded_at - last_touched_at) / 3600.0 / half_life_hours)::numeric
+            )
+        end::numeric as raw_share
     from ranked
+
+),
+
+normalised as (
+
+    select
+        raw_shares.*,
+        round(raw_share / nullif(sum(raw_share) over (partition by response_id), 0), 6) as share,
+        row_number() over (
+            partition by response_id order by raw_share desc, last_touched_at desc, employee_id
+        ) as share_rank
+    from raw_shares
 
 ),
 
@@ -97,11 +137,12 @@ balanced as (
         version_id,
         employee_id,
         attribution_model,
-        (raw_weight + case
-            when touch_rank = 1 then 1 - sum(raw_weight) over (partition by response_id)
+        (share + case
+            when share_rank = 1 then 1 - sum(share) over (partition by response_id)
             else 0
         end)::numeric(9, 6) as attribution_weight
-    from weighted
+    from normalised
+    where share is not null
 
 ),
 

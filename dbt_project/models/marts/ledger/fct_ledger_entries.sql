@@ -1,8 +1,9 @@
 -- Every ledger entry the rules call for, up to the night. Entry ids are
--- deterministic: a hash of program, program version, source (feedback or
--- nomination), employee and entry kind. The matched rule is not part of the
--- id, so a corrected score maps to the same entry and can never be posted
--- twice; the publish step posts with "insert ... on conflict do nothing".
+-- deterministic: a hash of program, source (feedback or nomination), employee
+-- and entry kind. Neither the matched rule nor the program version is part of
+-- the id: a corrected score or a re-versioned program maps to the same entry,
+-- so nothing can be posted twice (a change to posted points will be a
+-- compensating entry). The publish step posts with "on conflict do nothing".
 
 with
 
@@ -14,7 +15,7 @@ points as (
 
 select
     md5(concat_ws('|',
-        '{{ var("program") }}', version_id, source_kind, source_id, employee_id, entry_kind
+        '{{ var("program") }}', source_kind, source_id, employee_id, entry_kind
     )) as entry_id,
     '{{ var("program") }}'::text as program,
     version_id,

@@ -15,6 +15,7 @@ renamed as (
 
         -- dimensions
         attribution_model,
+        half_life_hours,
         currency,
 
         -- numerics (money in integer minor units)
