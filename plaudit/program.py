@@ -109,6 +109,27 @@ class PointsRule(_Strict):
         return self
 
 
+class Multiplier(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable id, written into the ledger's explanation")
+    factor: Annotated[Decimal, Field(gt=0, le=100, max_digits=8, decimal_places=4)]
+    from_: date | None = Field(default=None, alias="from", description="first day of feedback it applies to (UTC)")
+    to: date | None = Field(default=None, description="last day of feedback it applies to (UTC)")
+    channels: list[str] | None = Field(default=None, description="the channels it applies to; omit for all")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _money = field_validator("factor", mode="before")(_no_float)
+
+    @model_validator(mode="after")
+    def _range(self) -> Multiplier:
+        if self.from_ and self.to and self.from_ > self.to:
+            raise ValueError(f"multiplier {self.name}: from {self.from_} is after to {self.to}")
+        known = ("email", "sms", "whatsapp", "in_app", "web", "phone", "qr_kiosk")
+        unknown = [c for c in self.channels or [] if c not in known]
+        if unknown:
+            raise ValueError(f"multiplier {self.name}: unknown channel(s) {', '.join(unknown)}; use {', '.join(known)}")
+        return self
+
+
 class Awards(_Strict):
     value_per_point: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
     auto_approve_up_to: Money = Field(description="awards up to this amount are approved without a person")
@@ -144,6 +165,9 @@ class Program(_Strict):
     eligibility: Eligibility = Eligibility()
     attribution: Attribution = Attribution()
     points: list[PointsRule] = Field(min_length=1)
+    multipliers: list[Multiplier] = Field(
+        default_factory=list, description="points multipliers; several that apply multiply together"
+    )
     awards: Awards
     budget: Budget
     communications: Communications = Communications()
@@ -167,14 +191,22 @@ class Program(_Strict):
             seen.setdefault(r.kind, []).append((r.scores[0], r.scores[1], r.rule))
         return self
 
+    @model_validator(mode="after")
+    def _multiplier_names_unique(self) -> Program:
+        names = [m.name for m in self.multipliers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"multiplier name(s) used twice: {', '.join(dupes)}")
+        return self
+
     @property
     def version_id(self) -> str:
         """A hash of the program's content: the same file gives the same version.
 
-        Unset optional keys are left out, so a Plaudit upgrade that adds a key
-        does not turn every existing program into a new version.
+        Keys left at their defaults are left out, so a Plaudit upgrade that adds
+        a key does not turn every existing program into a new version.
         """
-        canonical = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True)
+        canonical = json.dumps(self.model_dump(mode="json", exclude_defaults=True, by_alias=True), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def minor(self, amount: Decimal) -> int:
@@ -269,6 +301,12 @@ def store(conn: Any, prog: Program) -> str:
             "insert into plaudit.program_eligibility (program, version_id, dimension, value)"
             " values (%s, %s, 'role', %s) on conflict do nothing",
             [(prog.program, vid, role) for role in prog.eligibility.roles or []],
+        )
+        cur.executemany(
+            "insert into plaudit.program_multipliers (program, version_id, multiplier_id, channel, factor,"
+            " valid_from, valid_to) values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
+            [(prog.program, vid, m.name, channel, m.factor, m.from_, m.to)
+             for m in prog.multipliers for channel in (m.channels or ["*"])],
         )
         cur.executemany(
             "insert into plaudit.program_role_weights (program, version_id, participant_role, weight)"

@@ -97,4 +97,31 @@ def test_valid_attribution_models_load(tmp_path):
 
 def test_an_unset_optional_key_does_not_change_the_version():
     p = program.load(ROOT / "programs" / "demo.yml")
-    assert "half_life_hours" not in p.model_dump(mode="json", exclude_none=True)["attribution"]
+    assert "attribution" not in p.model_dump(mode="json", exclude_defaults=True) or "half_life_hours" not in (
+        p.model_dump(mode="json", exclude_defaults=True)["attribution"])
+    assert "multipliers" not in p.model_dump(mode="json", exclude_defaults=True)
+
+
+@pytest.mark.parametrize(
+    ("multipliers", "message"),
+    [
+        ('[{name: dec, factor: "2", from: 2026-12-31, to: 2026-12-01}]', "from 2026-12-31 is after to 2026-12-01"),
+        ('[{name: fax, factor: "2", channels: [fax]}]', "unknown channel(s) fax"),
+        ("[{name: dec, factor: 2.5}]", "quoted decimal"),
+        ('[{name: dec, factor: "0"}]', "greater than 0"),
+        ('[{name: dec, factor: "2"}, {name: dec, factor: "3"}]', "multiplier name(s) used twice: dec"),
+    ],
+)
+def test_multipliers_are_checked(tmp_path, multipliers, message):
+    found = problems(tmp_path, VALID + f"multipliers: {multipliers}\n")
+    assert any(message in p for p in found), found
+
+
+def test_a_valid_multiplier_loads():
+    import yaml
+
+    data = yaml.safe_load(VALID)
+    data["multipliers"] = [{"name": "december", "factor": "2", "from": "2026-12-01", "to": "2026-12-31",
+                            "channels": ["whatsapp", "sms"]}]
+    m = program.Program.model_validate(data).multipliers[0]
+    assert (m.factor, str(m.from_), m.channels) == (program.Decimal("2"), "2026-12-01", ["whatsapp", "sms"])

@@ -1,6 +1,7 @@
 -- Points earned by each eligible employee for each attributed piece of
 -- feedback and each nomination, under the program version in force at the
--- time. Eligibility uses the employee's version valid when the feedback was
+-- time: rule points × attribution weight × the product of the multipliers
+-- that apply (by day and channel), rounded to 2 decimals. Eligibility uses the employee's version valid when the feedback was
 -- given (raw.employee_history): their role then is covered by the program,
 -- they were hired and not yet terminated.
 
@@ -33,6 +34,13 @@ rules as (
 
 ),
 
+multipliers as (
+
+    select * from {{ ref('stg_program__multipliers') }}
+    where program = '{{ var("program") }}'
+
+),
+
 eligibility as (
 
     select * from {{ ref('stg_program__eligibility') }}
@@ -57,7 +65,7 @@ feedback_points as (
         r.rule_id,
         a.attribution_weight,
         r.points as rule_points,
-        round(r.points * a.attribution_weight, 2) as points,
+        a.channel,
         a.responded_at as effective_at
     from attributed as a
     inner join rules as r
@@ -78,7 +86,7 @@ nomination_points as (
         r.rule_id,
         1::numeric(9, 6) as attribution_weight,
         r.points as rule_points,
-        r.points as points,
+        n.channel,
         n.nominated_at as effective_at
     from nominations as n
     inner join versions as v
@@ -90,11 +98,29 @@ nomination_points as (
 
 ),
 
-all_points as (
+unioned as (
 
     select * from feedback_points
     union all
     select * from nomination_points
+
+),
+
+-- several multipliers that apply multiply together (a product, as exp of a sum of logs)
+all_points as (
+
+    select
+        u.*,
+        coalesce(round(exp(sum(ln(m.factor))), 4), 1)::numeric(8, 4) as multiplier,
+        round(u.rule_points * u.attribution_weight * coalesce(exp(sum(ln(m.factor))), 1), 2) as points
+    from unioned as u
+    left join multipliers as m
+        on u.version_id = m.version_id
+        and (m.channel = '*' or m.channel = u.channel)
+        and (m.valid_from is null or u.effective_at::date >= m.valid_from)
+        and (m.valid_to is null or u.effective_at::date <= m.valid_to)
+    group by u.entry_kind, u.source_kind, u.source_id, u.employee_id, u.version_id, u.rule_id,
+        u.attribution_weight, u.rule_points, u.channel, u.effective_at
 
 )
 
@@ -107,6 +133,7 @@ select
     p.rule_id,
     p.attribution_weight,
     p.rule_points,
+    p.multiplier,
     p.points,
     p.effective_at
 from all_points as p

@@ -25,6 +25,7 @@ select
     source_id,
     rule_id,
     attribution_weight::numeric(9, 6) as attribution_weight,
+    multiplier::numeric(8, 4) as multiplier,
     points::numeric(12, 2) as points,
     {{ period_of('effective_at') }}::char(7) as period,
     effective_at::timestamptz as effective_at
