@@ -95,11 +95,14 @@ def test_valid_attribution_models_load(tmp_path):
         assert program.load(f).attribution.model in program.ATTRIBUTION_MODELS
 
 
-def test_an_unset_optional_key_does_not_change_the_version():
-    p = program.load(ROOT / "programs" / "demo.yml")
-    assert "attribution" not in p.model_dump(mode="json", exclude_defaults=True) or "half_life_hours" not in (
-        p.model_dump(mode="json", exclude_defaults=True)["attribution"])
-    assert "multipliers" not in p.model_dump(mode="json", exclude_defaults=True)
+def test_keys_left_at_their_defaults_do_not_change_the_version(tmp_path):
+    plain, explicit = tmp_path / "plain.yml", tmp_path / "explicit.yml"
+    plain.write_text(VALID)
+    explicit.write_text(VALID + "multipliers: []\nattribution: {model: last_touch}\n")
+    assert program.load(plain).version_id == program.load(explicit).version_id
+    changed = tmp_path / "changed.yml"
+    changed.write_text(VALID + "attribution: {model: linear}\n")
+    assert program.load(changed).version_id != program.load(plain).version_id
 
 
 @pytest.mark.parametrize(
