@@ -21,7 +21,6 @@ from flows.publish import ledger
 from flows.transform import dbt
 from plaudit import db, runs, settings
 from plaudit import program as program_schema
-from plaudit.errors import GateFailed
 
 
 @task(name="ingest inbox")
@@ -172,5 +171,3 @@ def _artifact(s: dict[str, Any]) -> None:
         description=f"Plaudit nightly summary for {s['night']}",
     )
 
-
-__all__ = ["nightly", "GateFailed"]

@@ -18,6 +18,11 @@ from psycopg.rows import dict_row
 from plaudit.errors import RunLocked
 
 RUN_LOCK_NAMESPACE = 7_001_002
+_RUN_COLUMNS = (
+    "select run_id::text, program, night::text, dry_run, status, started_at, finished_at,"
+    " round(extract(epoch from finished_at - started_at)::numeric, 1)::float as seconds, summary, error"
+    " from plaudit.runs "
+)
 
 
 class NightLock:
@@ -84,10 +89,7 @@ def get_run(url: str, run_id: str) -> dict[str, Any] | None:
     """One run by id or unique id prefix."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
         rows = conn.execute(
-            "select run_id::text, program, night::text, dry_run, status, started_at, finished_at,"
-            " round(extract(epoch from finished_at - started_at)::numeric, 1)::float as seconds, summary, error"
-            " from plaudit.runs where run_id::text like %s || '%%' order by started_at desc limit 2",
-            [run_id],
+            _RUN_COLUMNS + "where run_id::text like %s || '%%' order by started_at desc limit 2", [run_id]
         ).fetchall()
     if len(rows) > 1:
         from plaudit.errors import PlauditError
@@ -121,9 +123,4 @@ def finish(conn: psycopg.Connection, run_id: UUID, status: str, summary: dict[st
 
 def list_runs(url: str, limit: int = 50) -> list[dict[str, Any]]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(
-            "select run_id::text, program, night::text, dry_run, status, started_at, finished_at,"
-            " round(extract(epoch from finished_at - started_at)::numeric, 1)::float as seconds,"
-            " summary, error from plaudit.runs order by started_at desc limit %s",
-            [limit],
-        ).fetchall()
+        return conn.execute(_RUN_COLUMNS + "order by started_at desc limit %s", [limit]).fetchall()

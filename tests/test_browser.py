@@ -89,6 +89,10 @@ def test_the_recognition_email_and_the_report_show_their_main_elements(e2e, brow
     kpis = page.locator("#kpis").inner_text()
     # covered: A1, B1 and T1 (customer service; T1 worked until 10-10); C1 is back office
     assert "2 of 3 employees earned points" in kpis and "22.50 EUR of 1,000.00 EUR" in kpis
+    words = page.locator("#words").inner_text()
+    assert "<script>alert('x')</script> Bob was great & kind" in words  # customer text shown as text
+    assert page.locator("script").count() == 0  # and never run
+    assert "7946" not in words and "[phone removed]" in words
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert outside == []

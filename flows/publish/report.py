@@ -20,16 +20,17 @@ from plaudit import program as program_schema
 from plaudit import settings
 from plaudit.errors import PlauditError
 
-PARAMS_SQL = "select %(program)s::text as program, %(period)s::text as period"
 
-
-def _bars(items: list[tuple[str, float]], *, width: int = 560, bar: int = 22, label_w: int = 170,
+def _bars(items: list[tuple[str, Decimal]], *, width: int = 560, bar: int = 22, label_w: int = 170,
           fmt: str = "{:,.0f}") -> dict[str, Any]:
-    """Geometry for a horizontal bar chart rendered as inline SVG by the template."""
-    top = max((v for _, v in items), default=0) or 1
+    """Geometry for a horizontal bar chart rendered as inline SVG by the template.
+
+    Values stay Decimal (they may be money); only the bar lengths are floats.
+    """
+    top = float(max((v for _, v in items), default=0) or 1)
     rows = []
     for i, (label, value) in enumerate(items):
-        w = max(1.0, (width - label_w - 70) * value / top) if value else 0
+        w = max(1.0, (width - label_w - 70) * float(value) / top) if value else 0
         rows.append({"y": i * (bar + 8), "label": label, "w": round(w, 1), "value": fmt.format(value)})
     return {"rows": rows, "height": len(items) * (bar + 8), "width": width, "bar": bar, "label_w": label_w}
 
@@ -98,12 +99,13 @@ def build(url: str, program: str, period: str) -> dict[str, Any]:
     dist = []
     for lo, hi in bins:
         label = "0" if hi == 0 else (f"{lo}+" if hi >= 10**9 else f"{lo}–{hi}")
-        dist.append((label, float(sum(1 for x in people if lo <= x["points"] <= hi))))
-    by_team: dict[str, float] = {}
+        dist.append((label, Decimal(sum(1 for x in people if lo <= x["points"] <= hi))))
+    by_team: dict[str, Decimal] = {}
     by_status: dict[str, tuple[int, int]] = {}
     for a in awards:
         if a["status"] in ("approved", "pending"):
-            by_team[a["team"] or "(no team)"] = by_team.get(a["team"] or "(no team)", 0) + int(a["minor"]) / 100
+            team = a["team"] or "(no team)"
+            by_team[team] = by_team.get(team, Decimal(0)) + Decimal(a["minor"]) / 100
         n, minor = by_status.get(a["status"], (0, 0))
         by_status[a["status"]] = (n + a["n"], minor + int(a["minor"]))
     budget = prog.minor(prog.budget.monthly)
