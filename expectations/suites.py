@@ -15,6 +15,12 @@ TABLES = {
 }
 
 
+ENTRY_KINDS = [
+    "feedback_points", "nomination_points", "comment_named_bonus", "streak_bonus", "milestone",
+    "challenge_bonus", "leaderboard_bonus", "tier_bonus",
+]
+
+
 def build_suites() -> dict[str, Any]:
     import great_expectations as gx
 
@@ -26,7 +32,10 @@ def build_suites() -> dict[str, Any]:
                 e.ExpectColumnValuesToNotBeNull(column="entry_id"),
                 e.ExpectColumnValuesToBeUnique(column="entry_id"),
                 e.ExpectColumnValuesToNotBeNull(column="employee_id"),
-                e.ExpectColumnValuesToBeBetween(column="points", min_value=0, strict_min=True),
+                e.ExpectColumnValuesToNotBeNull(column="points"),
+                # what a cap held back is recorded, never negative
+                e.ExpectColumnValuesToBeBetween(column="capped_points", min_value=0),
+                e.ExpectColumnValuesToBeInSet(column="entry_kind", value_set=ENTRY_KINDS),
                 e.ExpectColumnValuesToBeBetween(
                     column="attribution_weight", min_value=0, max_value=1, strict_min=True
                 ),

@@ -106,6 +106,18 @@ def build_manager_digests(url: str, program: str, start: date, end: date) -> lis
     return messages
 
 
+def _achievement(entry: dict[str, Any]) -> str:
+    """A bonus ledger entry in words: 'reached Silver', 'milestone: fiftieth customer', ..."""
+    name = entry["rule_id"].replace("_", " ")
+    return {
+        "tier_bonus": f"reached {entry['source_id'].removeprefix('tier:')}",
+        "milestone": f"milestone: {name}",
+        "streak_bonus": f"streak: {name}",
+        "challenge_bonus": f"challenge completed: {name}",
+        "leaderboard_bonus": f"top of the {entry['source_id'].removeprefix('leaderboard:')} leaderboard",
+    }.get(entry["entry_kind"], name)
+
+
 @task(name="build team broadcasts")
 def build_team_broadcasts(url: str, program: str, start: date, end: date) -> list[dict[str, Any]]:
     """For each team with praise this week: its best customer words, to every active member."""
@@ -121,6 +133,14 @@ def build_team_broadcasts(url: str, program: str, start: date, end: date) -> lis
             where l.program = %(program)s and l.effective_at >= %(start)s and l.effective_at < %(end)s
               and e.team is not null
             """, window).fetchall()
+        achievements = conn.execute(
+            """
+            select e.team, e.full_name, l.entry_kind, l.rule_id, l.source_id, l.points
+            from plaudit.ledger_entries l join raw.employees e on e.employee_id = l.employee_id
+            where l.program = %(program)s and l.effective_at >= %(start)s and l.effective_at < %(end)s
+              and l.source_kind = 'bonus' and e.team is not null
+            order by e.team, l.effective_at, e.full_name
+            """, window).fetchall()
         members = conn.execute(
             "select employee_id, full_name, email, team from raw.employees"
             " where status = 'active' and email is not null and team is not null order by team, employee_id"
@@ -128,6 +148,9 @@ def build_team_broadcasts(url: str, program: str, start: date, end: date) -> lis
     by_team: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in praise:
         by_team[p["team"]].append(p)
+    reached: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in achievements:
+        reached[a["team"]].append({"name": a["full_name"], "what": _achievement(a), "points": _points(a["points"])})
     env = email_delivery.environment()
     week_label = f"{start:%d %b} – {end:%d %b %Y}"
     messages = []
@@ -142,7 +165,8 @@ def build_team_broadcasts(url: str, program: str, start: date, end: date) -> lis
                "points": _points(sum(points.values(), Decimal(0))),
                "quotes": [{"text": _quote(q["comment"]), "who": q["full_name"], "kind": q["feedback_kind"],
                            "score": q["score"]} for q in quotes],
-               "top": [{"name": n, "points": _points(v)} for n, v in sorted(points.items(), key=lambda kv: -kv[1])[:3]]}
+               "top": [{"name": n, "points": _points(v)} for n, v in sorted(points.items(), key=lambda kv: -kv[1])[:3]],
+               "milestones": reached.get(team, [])}
         text = env.get_template("team_broadcast.txt.j2").render(ctx)
         html = env.get_template("team_broadcast.html.j2").render(ctx)
         for m in (m for m in members if m["team"] == team):

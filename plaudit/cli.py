@@ -24,17 +24,20 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="The database: start, stop, status, url.", no_args_is_help=True)
-program_app = typer.Typer(help="Program files: validate.", no_args_is_help=True)
+program_app = typer.Typer(help="Program files: validate, diff.", no_args_is_help=True)
 runs_app = typer.Typer(help="Past runs: list, show.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings: show (secrets masked).", no_args_is_help=True)
 emails_app = typer.Typer(help="The outbox: list, send, preview.", no_args_is_help=True)
 approvals_app = typer.Typer(help="Awards waiting for a decision: list, approve, reject.", no_args_is_help=True)
+explain_app = typer.Typer(help="Why an entry or an award exists: the feedback, the rule, the numbers.",
+                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(program_app, name="program")
 app.add_typer(runs_app, name="runs")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(config_app, name="config")
 app.add_typer(emails_app, name="emails")
+app.add_typer(explain_app, name="explain")
 
 out = Console()
 err = Console(stderr=True)
@@ -193,6 +196,36 @@ def program_validate(file: Path) -> None:
 
 
 # ------------------------------------------------------------------ runs
+
+
+@program_app.command("diff")
+def program_diff(
+    old: Path = typer.Argument(..., help="the program file as it is"),
+    new: Path = typer.Argument(..., help="the program file as you would change it"),
+    period: str = typer.Option(..., help="a past period to recompute, YYYY-MM"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """How a program change would move each employee's points for a past period.
+
+    Nothing is published: both files are computed into throwaway schemas, which are dropped."""
+    from flows.transform.diff import program_diff as diff
+
+    err.print(f"computing {period} under {old} and under {new} (two dbt runs) …")
+    r = diff(_url(), old, new, period)
+    if as_json:
+        _json(r)
+        return
+    t = Table("employee", "old points", "new points", "change", f"old {r['old']['currency']}",
+              f"new {r['new']['currency']}", title=f"{period}: {old} → {new}")
+    for e in r["employees"]:
+        if e["delta_points"] != 0:
+            t.add_row(f"{e['full_name']} ({e['employee_id']})", f"{e['old_points']}", f"{e['new_points']}",
+                      f"{e['delta_points']:+}", f"{e['old_amount']}", f"{e['new_amount']}")
+    out.print(t)
+    tot = r["totals"]
+    out.print(f"{tot['employees_changed']} of {len(r['employees'])} employee(s) change; points "
+              f"{tot['old_points']} → {tot['new_points']}; value before budget {tot['old_amount']} → "
+              f"{tot['new_amount']} ({r['new']['currency']}). Nothing was published.")
 
 
 def _run_night(night: date, program: str, dry_run: bool) -> dict[str, Any]:
@@ -497,6 +530,35 @@ def approvals_reject(
     url = _url()
     r = decide(url, _full_award_id(url, award_id), as_employee, "rejected", reason)
     _json(r) if as_json else out.print(f"award {r['award_id']} rejected by {as_employee}")
+
+
+# ------------------------------------------------------------------ explain
+
+
+@explain_app.command("ledger")
+def explain_ledger(
+    entry_id: str = typer.Argument(..., help="ledger entry id (or a unique prefix)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """A ledger entry: the customer's feedback, the interaction and its participants, the weights,
+    the rule and its version, the multiplier and the cap."""
+    from flows.publish.explain import explain_entry, render_entry
+
+    x = explain_entry(_url(), entry_id)
+    _json(x) if as_json else sys.stdout.write(render_entry(x) + "\n")
+
+
+@explain_app.command("award")
+def explain_award(
+    award_id: str = typer.Argument(..., help="award id (or a unique prefix)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """An award: its points by kind, the value per point, the budget of its period and the approval."""
+    from flows.publish.explain import explain_award as explain
+    from flows.publish.explain import render_award
+
+    x = explain(_url(), award_id)
+    _json(x) if as_json else sys.stdout.write(render_award(x) + "\n")
 
 
 # ------------------------------------------------------------------ demo

@@ -1,8 +1,10 @@
 """Realistic demo exports, deterministic by seed, written as a stream.
 
 Employees (teams, managers, cost centres, locales, a few terminated), B2B and
-B2C accounts, interactions with participants in roles, CSAT and NPS responses
-with comments (some naming the employee) and a few customer nominations. Only
+B2C accounts, interactions with participants in roles, CSAT, NPS, CES, stars
+and thumbs responses with comments (some naming the employee who served, by
+first or full name, a few naming a team-mate instead) and a few customer
+nominations. Only
 the employee roster is held in memory; interactions and feedback are written
 day by day, so millions of rows take flat memory.
 """
@@ -50,6 +52,7 @@ POSITIVE = [
     "Best support I've had in years.",
     "Problem solved on the first call.",
     "{name} followed up the next day without me asking. Impressive.",
+    "Please thank {full} for the patience.",
 ]
 NEUTRAL = ["It took a while but it works now.", "OK.", "Fine, nothing special."]
 NEGATIVE = [
@@ -72,6 +75,24 @@ class Employee:
     manager_id: str
     status: str
     terminated_on: date | None
+
+
+SCORE_WEIGHTS = {
+    "csat": ([1, 2, 3, 4, 5], [5, 7, 13, 30, 45]),
+    "stars": ([1, 2, 3, 4, 5], [4, 6, 12, 28, 50]),
+    "nps": (list(range(11)), [2, 1, 1, 2, 2, 4, 6, 10, 18, 24, 30]),
+    "ces": ([1, 2, 3, 4, 5, 6, 7], [3, 4, 6, 10, 17, 30, 30]),
+    "thumbs": ([0, 1], [18, 82]),
+}
+GOOD_FROM = {"csat": 4, "stars": 4, "nps": 9, "ces": 6, "thumbs": 1}
+BAD_UP_TO = {"csat": 2, "stars": 2, "nps": 6, "ces": 3, "thumbs": 0}
+
+
+def _score(rng: random.Random, kind: str) -> tuple[int, bool, bool]:
+    """A score on the kind's scale, and whether it is good (a promoter) or bad (a detractor)."""
+    values, weights = SCORE_WEIGHTS[kind]
+    score = rng.choices(values, weights)[0]
+    return score, score >= GOOD_FROM[kind], score <= BAD_UP_TO[kind]
 
 
 def _ascii(name: str) -> str:
@@ -184,13 +205,15 @@ def generate(
                             counts["participants"] += 1
                     if rng.random() < 0.35:
                         responded = closed + timedelta(hours=rng.uniform(0.5, 30))
-                        fkind = "csat" if rng.random() < 0.7 else "nps"
-                        score = rng.choices([1, 2, 3, 4, 5], [5, 7, 13, 30, 45])[0] if fkind == "csat" else rng.choices(range(11), [2, 1, 1, 2, 2, 4, 6, 10, 18, 24, 30])[0]
-                        good = score >= (4 if fkind == "csat" else 9)
+                        fkind = rng.choices(["csat", "nps", "ces", "stars", "thumbs"], [50, 20, 10, 10, 10])[0]
+                        score, good, bad = _score(rng, fkind)
                         comment = ""
                         if rng.random() < 0.45:
-                            pool = POSITIVE if good else (NEGATIVE if score <= (2 if fkind == "csat" else 6) else NEUTRAL)
-                            comment = rng.choice(pool).format(name=owner.first_name)
+                            pool = POSITIVE if good else (NEGATIVE if bad else NEUTRAL)
+                            named = owner
+                            if good and rng.random() < 0.08:  # the customer remembers a team-mate instead
+                                named = rng.choice([a for a in working if a.team == owner.team])
+                            comment = rng.choice(pool).format(name=named.first_name, full=named.full_name)
                         # Most customers leave an address (stored only as a keyed hash); now and then
                         # an employee rates their own ticket from their staff address.
                         email = f"{customer.lower()}@customers.plaudit-demo.example" if rng.random() < 0.7 else ""

@@ -49,6 +49,21 @@ class Eligibility(_Strict):
     roles: list[str] | None = Field(
         default=None, description="employee roles covered; omit to cover every role"
     )
+    teams: list[str] | None = Field(default=None, description="teams covered; omit to cover every team")
+    locations: list[str] | None = Field(default=None, description="locations covered; omit for every location")
+    statuses: list[Literal["active", "leave", "terminated"]] | None = Field(
+        default=None, description="employment statuses covered (e.g. [active] leaves out people on leave); "
+        "nobody earns after their termination date whatever this says",
+    )
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(dimension, value) for each value covered; no rows for a dimension = all covered."""
+        return [
+            (dim, value)
+            for dim, values in (("role", self.roles), ("team", self.teams), ("location", self.locations),
+                                ("status", self.statuses))
+            for value in values or []
+        ]
 
 
 class Attribution(_Strict):
@@ -58,6 +73,12 @@ class Attribution(_Strict):
     )
     half_life_hours: Annotated[Decimal, Field(gt=0, le=100_000)] | None = Field(
         default=None, description="time_decay: a touch this many hours before the feedback counts half"
+    )
+    comment_names: Literal["off", "credit", "bonus"] = Field(
+        default="off",
+        description="an employee named in the comment (full name, or a first name only one candidate has) "
+        "among the interaction's participants, else among their teams: `credit` gives them the whole "
+        "feedback, `bonus` adds the points of the `comment_named` rule on top of the usual attribution",
     )
 
     _numbers = field_validator("role_weights", "half_life_hours", mode="before")(
@@ -86,17 +107,17 @@ class Attribution(_Strict):
 
 class PointsRule(_Strict):
     rule: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable id, written into every ledger entry")
-    kind: Literal["csat", "nps", "ces", "stars", "thumbs", "nomination"]
+    kind: Literal["csat", "nps", "ces", "stars", "thumbs", "nomination", "comment_named"]
     scores: tuple[int, int] | None = Field(default=None, description="inclusive score band [min, max]")
-    points: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+    points: Decimal = Field(max_digits=10, decimal_places=2, description="negative only with `negative_points: true`")
 
     _money = field_validator("points", mode="before")(_no_float)
 
     @model_validator(mode="after")
     def _band_fits_scale(self) -> PointsRule:
-        if self.kind == "nomination":
+        if self.kind in ("nomination", "comment_named"):
             if self.scores is not None:
-                raise ValueError("a nomination rule takes no `scores` band")
+                raise ValueError(f"a {self.kind} rule takes no `scores` band")
             return self
         if self.scores is None:
             raise ValueError(f"a {self.kind} rule needs `scores: [min, max]`")
@@ -128,6 +149,82 @@ class Multiplier(_Strict):
         if unknown:
             raise ValueError(f"multiplier {self.name}: unknown channel(s) {', '.join(unknown)}; use {', '.join(known)}")
         return self
+
+
+Metric = Literal["positive_feedback", "five_star_ratings", "customers_served"]
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class Caps(_Strict):
+    per_day: Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)] | None = Field(
+        default=None, description="most feedback/nomination points one employee earns in a UTC day"
+    )
+    per_month: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = Field(
+        default=None, description="most feedback/nomination points one employee earns in a period"
+    )
+
+    _money = field_validator("per_day", "per_month", mode="before")(_no_float)
+
+
+class FairnessBonus(_Strict):
+    top: int = Field(ge=1, le=1000, description="the top N of each closed period's leaderboard")
+    points: Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
+
+    _money = field_validator("points", mode="before")(_no_float)
+
+
+class Fairness(_Strict):
+    baseline: Literal["queue", "channel"] = Field(
+        default="queue", description="whom an employee is compared with: the feedback of the same queue or channel"
+    )
+    prior_weight: Annotated[Decimal, Field(ge=0, le=10_000)] = Field(
+        default=Decimal(20), description="k: an employee with n responses keeps n/(n+k) of their gap to the baseline"
+    )
+    min_feedback: int = Field(default=10, ge=1, description="responses in the period before anyone is ranked")
+    bonus: FairnessBonus | None = Field(default=None, description="leaderboard points for the top N each period")
+
+    _money = field_validator("prior_weight", mode="before")(_no_float)
+
+
+class Streak(_Strict):
+    name: str = Field(pattern=_NAME)
+    days: int = Field(ge=2, le=366, description="working days (Mon–Fri) in a row with positive feedback")
+    points: Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
+
+    _money = field_validator("points", mode="before")(_no_float)
+
+
+class Milestone(_Strict):
+    name: str = Field(pattern=_NAME)
+    metric: Metric
+    at: int = Field(ge=1, description="the count that reaches the milestone, e.g. the 100th")
+    points: Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
+
+    _money = field_validator("points", mode="before")(_no_float)
+
+
+class Challenge(_Strict):
+    name: str = Field(pattern=_NAME)
+    period: str | None = Field(
+        default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; omit to run every month"
+    )
+    metric: Metric
+    goal: int = Field(ge=1)
+    points: Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
+
+    _money = field_validator("points", mode="before")(_no_float)
+
+
+class Tier(_Strict):
+    name: str = Field(min_length=1, max_length=40)
+    min_points: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] = Field(
+        description="rolling 12-month points from which the tier holds"
+    )
+    bonus: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)] = Field(
+        default=Decimal(0), description="points posted once, the first time the employee reaches the tier"
+    )
+
+    _money = field_validator("min_points", "bonus", mode="before")(_no_float)
 
 
 class Awards(_Strict):
@@ -168,6 +265,13 @@ class Program(_Strict):
     multipliers: list[Multiplier] = Field(
         default_factory=list, description="points multipliers; several that apply multiply together"
     )
+    negative_points: bool = Field(default=False, description="allow rules with negative points")
+    caps: Caps = Caps()
+    fairness: Fairness = Fairness()
+    streaks: list[Streak] = Field(default_factory=list)
+    milestones: list[Milestone] = Field(default_factory=list)
+    challenges: list[Challenge] = Field(default_factory=list)
+    tiers: list[Tier] = Field(default_factory=list, description="ascending thresholds on rolling 12-month points")
     awards: Awards
     budget: Budget
     communications: Communications = Communications()
@@ -192,11 +296,36 @@ class Program(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _multiplier_names_unique(self) -> Program:
-        names = [m.name for m in self.multipliers]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"multiplier name(s) used twice: {', '.join(dupes)}")
+    def _names_unique(self) -> Program:
+        for what, names in (
+            ("multiplier", [m.name for m in self.multipliers]),
+            ("streak", [x.name for x in self.streaks]),
+            ("milestone", [x.name for x in self.milestones]),
+            ("challenge", [x.name for x in self.challenges]),
+            ("tier", [x.name for x in self.tiers]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} name(s) used twice: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _rules_consistent(self) -> Program:
+        negative = [r.rule for r in self.points if r.points < 0]
+        if negative and not self.negative_points:
+            raise ValueError(
+                f"rule(s) {', '.join(negative)} give negative points: set `negative_points: true` to allow it"
+            )
+        has_named_rule = any(r.kind == "comment_named" for r in self.points)
+        if self.attribution.comment_names == "bonus" and not has_named_rule:
+            raise ValueError("attribution.comment_names is `bonus`: add a points rule of kind `comment_named`")
+        if has_named_rule and self.attribution.comment_names != "bonus":
+            raise ValueError("a `comment_named` rule needs `attribution.comment_names: bonus`")
+        thresholds = [t.min_points for t in self.tiers]
+        if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+            raise ValueError("tiers: list them from lowest to highest `min_points`, each threshold once")
+        if self.caps.per_day and self.caps.per_month and self.caps.per_day > self.caps.per_month:
+            raise ValueError(f"caps.per_day {self.caps.per_day} is above caps.per_month {self.caps.per_month}")
         return self
 
     @property
@@ -299,8 +428,8 @@ def store(conn: Any, prog: Program) -> str:
         )
         cur.executemany(
             "insert into plaudit.program_eligibility (program, version_id, dimension, value)"
-            " values (%s, %s, 'role', %s) on conflict do nothing",
-            [(prog.program, vid, role) for role in prog.eligibility.roles or []],
+            " values (%s, %s, %s, %s) on conflict do nothing",
+            [(prog.program, vid, dim, value) for dim, value in prog.eligibility.rows()],
         )
         cur.executemany(
             "insert into plaudit.program_multipliers (program, version_id, multiplier_id, channel, factor,"

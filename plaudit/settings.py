@@ -16,6 +16,7 @@ All settings come from environment variables; nothing else is read implicitly.
 | PLAUDIT_SMTP_RATE_PER_MINUTE | 120                 | at most this many messages a minute go to the SMTP server |
 | PLAUDIT_SMTP_RETRIES    | 4                        | attempts per message on temporary failures (4xx, timeouts, disconnects) |
 | PLAUDIT_SMTP_BACKOFF_SECONDS | 2                   | first wait between attempts; doubles each time (at most 60 s) |
+| PLAUDIT_SMTP_CA_FILE    | (system certificates)    | a PEM bundle to verify the SMTP server's certificate with (a private CA) |
 
 When PLAUDIT_HASH_KEY is unset, a random key is created once in
 $PLAUDIT_HOME/hash.key (mode 0600) and reused. Set the variable in production
@@ -44,6 +45,7 @@ class Settings:
     smtp_rate_per_minute: int
     smtp_retries: int
     smtp_backoff_seconds: float
+    smtp_ca_file: Path | None = None
 
     @property
     def pgdata(self) -> Path:
@@ -71,6 +73,7 @@ def load() -> Settings:
         smtp_rate_per_minute=_number("PLAUDIT_SMTP_RATE_PER_MINUTE", 120, int),
         smtp_retries=_number("PLAUDIT_SMTP_RETRIES", 4, int),
         smtp_backoff_seconds=_number("PLAUDIT_SMTP_BACKOFF_SECONDS", 2.0, float),
+        smtp_ca_file=Path(os.environ["PLAUDIT_SMTP_CA_FILE"]).expanduser() if os.environ.get("PLAUDIT_SMTP_CA_FILE") else None,
     )
 
 

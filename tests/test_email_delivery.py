@@ -63,3 +63,84 @@ def test_the_rate_limit_paces_messages(fresh_db, smtp_sink, monkeypatch):
     t0 = time.monotonic()
     assert deliver(fresh_db).sent == 4
     assert time.monotonic() - t0 >= 0.6
+
+
+def _self_signed(folder, host: str = "127.0.0.1"):
+    """A certificate for 127.0.0.1 (its own CA), as PEM files: (cert, key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "smtp.pem", folder / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_starttls_and_login_verify_the_server_and_refuse_a_wrong_password(fresh_db, tmp_path, monkeypatch):
+    """A real SMTP server on 127.0.0.1 that requires STARTTLS before AUTH. Plaudit upgrades, checks the
+    certificate against PLAUDIT_SMTP_CA_FILE, logs in and delivers; a wrong password or an unknown
+    certificate fails the message with the reason, and nothing goes out in clear text."""
+    import socket
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from conftest import SmtpSink
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((session.ssl is not None, auth_data.login))
+        ok = (auth_data.login, auth_data.password) == (b"plaudit", b"s3cret")
+        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535 itself
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
+                            authenticator=authenticator, auth_require_tls=True)
+    controller.start()
+    try:
+        monkeypatch.setenv("PLAUDIT_SMTP_BACKOFF_SECONDS", "0.01")
+        monkeypatch.setenv("PLAUDIT_SMTP_RATE_PER_MINUTE", "0")
+        monkeypatch.setenv("PLAUDIT_SMTP_URL", f"smtp+starttls://plaudit:wrong@127.0.0.1:{port}")
+        monkeypatch.setenv("PLAUDIT_SMTP_CA_FILE", str(cert))
+        queue(fresh_db, "ann")
+        assert deliver(fresh_db).failed == 1
+        s, _, err = state(fresh_db, "ann")
+        assert s == "failed" and "535" in err, err
+
+        monkeypatch.delenv("PLAUDIT_SMTP_CA_FILE")  # the system CAs do not know this server
+        monkeypatch.setenv("PLAUDIT_SMTP_URL", f"smtp+starttls://plaudit:s3cret@127.0.0.1:{port}")
+        queue(fresh_db, "bob")
+        deliver(fresh_db)
+        s, _, err = state(fresh_db, "bob")
+        assert s == "failed" and "CERTIFICATE_VERIFY_FAILED" in err, err
+
+        monkeypatch.setenv("PLAUDIT_SMTP_CA_FILE", str(cert))
+        queue(fresh_db, "cid")
+        assert deliver(fresh_db).sent == 1
+        assert state(fresh_db, "cid")[0] == "sent"
+        assert [m["To"] for m in sink.received] == ["cid <cid@staff.test.example>"]
+        assert all(tls for tls, _ in logins)  # every login happened inside TLS
+    finally:
+        controller.stop()

@@ -128,3 +128,71 @@ def test_a_valid_multiplier_loads():
                             "channels": ["whatsapp", "sms"]}]
     m = program.Program.model_validate(data).multipliers[0]
     assert (m.factor, str(m.from_), m.channels) == (program.Decimal("2"), "2026-12-01", ["whatsapp", "sms"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("negative_points: false\n", None),
+        ("caps: {per_day: \"50\", per_month: \"40\"}\n", "caps.per_day 50 is above caps.per_month 40"),
+        ("caps: {per_day: 50.5}\n", "write money as a quoted decimal"),
+        ("tiers:\n  - {name: Gold, min_points: \"300\"}\n  - {name: Silver, min_points: \"150\"}\n",
+         "tiers: list them from lowest to highest"),
+        ("streaks:\n  - {name: s, days: 1, points: \"5\"}\n", "days: Input should be greater than or equal to 2"),
+        ("milestones:\n  - {name: m, metric: smiles, at: 10, points: \"5\"}\n", "milestones.0.metric"),
+        ("challenges:\n  - {name: c, period: 2026-13, metric: positive_feedback, goal: 3, points: \"5\"}\n",
+         "challenges.0.period"),
+        ("streaks:\n  - {name: s, days: 3, points: \"5\"}\n  - {name: s, days: 5, points: \"9\"}\n",
+         "streak name(s) used twice: s"),
+        ("attribution: {comment_names: bonus}\n", "add a points rule of kind `comment_named`"),
+        ("fairness: {baseline: team}\n", "fairness.baseline"),
+    ],
+)
+def test_rules_engine_sections_are_checked(tmp_path, extra, expected):
+    if expected is None:
+        f = tmp_path / "p.yml"
+        f.write_text(VALID + extra)
+        program.load(f)
+        return
+    msgs = problems(tmp_path, VALID + extra)
+    assert any(expected in m for m in msgs), msgs
+
+
+def test_negative_points_need_the_program_to_allow_them(tmp_path):
+    text = VALID.replace(
+        "  - {rule: csat_5, kind: csat, scores: [5, 5], points: 10}",
+        "  - {rule: csat_5, kind: csat, scores: [5, 5], points: 10}\n  - {rule: csat_1, kind: csat, scores: [1, 1], points: \"-2\"}",
+    )
+    [msg] = problems(tmp_path, text)
+    assert "csat_1 give negative points" in msg and "negative_points: true" in msg
+    f = tmp_path / "ok.yml"
+    f.write_text(text + "negative_points: true\n")
+    assert program.load(f).points[1].points == -2
+
+
+def test_the_demo_program_uses_every_rule_kind():
+    """The demo exercises each feature of the rules engine at least once (issue 4)."""
+    p = program.load(ROOT / "programs" / "demo.yml")
+    kinds = {r.kind for r in p.points}
+    assert kinds >= {"csat", "nps", "ces", "stars", "thumbs", "nomination"}
+    assert p.attribution.comment_names != "off"
+    assert p.multipliers and p.caps.per_day and p.caps.per_month and p.fairness.bonus
+    assert p.streaks and p.milestones and p.challenges and p.tiers
+    assert {m.metric for m in p.milestones} >= {"five_star_ratings", "customers_served"}
+
+
+def test_every_mart_and_its_columns_are_described_and_contracted():
+    """Marts the flows read carry enforced contracts and a description for every column."""
+    import yaml
+
+    models = {}
+    for f in (ROOT / "dbt_project" / "models" / "marts").rglob("_*__models.yml"):
+        for m in yaml.safe_load(f.read_text()).get("models", []):
+            models[m["name"]] = m
+    sql_models = {f.stem for f in (ROOT / "dbt_project" / "models" / "marts").rglob("*.sql")}
+    assert sql_models == set(models), "every mart needs an entry in a _*__models.yml"
+    for name, m in models.items():
+        assert m.get("description"), name
+        assert m.get("config", {}).get("contract", {}).get("enforced") is True, f"{name}: contract not enforced"
+        undescribed = [c["name"] for c in m["columns"] if not c.get("description")]
+        assert undescribed == [], f"{name}: {undescribed}"

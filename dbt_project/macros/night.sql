@@ -7,3 +7,78 @@
 {% macro period_of(ts) -%}
     to_char({{ ts }} at time zone 'UTC', 'YYYY-MM')
 {%- endmacro %}
+
+{#- A regular expression matching `expr` (text) as a whole word, case-insensitively:
+    regex metacharacters in names are escaped; a word boundary is any character
+    that is not a letter or digit (works for names with accents too). -#}
+{% macro whole_word_pattern(expr) -%}
+    ('(?i)(^|[^[:alnum:]])' || regexp_replace({{ expr }}, '([.^$|?*+(){}\[\]\\-])', '\\\1', 'g') || '($|[^[:alnum:]])')
+{%- endmacro %}
+
+{#- A score on its kind's scale mapped to [0, 1] (higher is better; CES is read
+    as "the company made it easy": 7 is best). -#}
+{% macro normalised_score(kind, score) -%}
+    (case {{ kind }}
+        when 'csat' then ({{ score }} - 1) / 4.0
+        when 'stars' then ({{ score }} - 1) / 4.0
+        when 'nps' then {{ score }} / 10.0
+        when 'ces' then ({{ score }} - 1) / 6.0
+        when 'thumbs' then {{ score }}::numeric
+    end)::numeric
+{%- endmacro %}
+
+{#- A ledger entry's deterministic id: program, source, employee and entry kind
+    (not the rule or version, so a corrected score or a new program version maps
+    to the same entry and nothing is posted twice). -#}
+{% macro ledger_entry_id(source_kind, source_id, employee_id, entry_kind) -%}
+    md5(concat_ws('|', '{{ var("program") }}', {{ source_kind }}, {{ source_id }}, {{ employee_id }}, {{ entry_kind }}))
+{%- endmacro %}
+
+{#- Whether the employee version `e` is covered by program version `version_col`
+    at time `at_col`: their role, team, location and status then are among the
+    program's (no rows for a dimension = all covered), they were hired and not
+    yet terminated. -#}
+{% macro covered_by_program(eligibility, e, version_col, at_col) -%}
+    (
+        {%- for dimension, column in [('role', 'employee_role'), ('team', 'team'), ('location', 'location'),
+                                      ('status', 'employment_status')] %}
+        (
+            not exists (
+                select 1 from {{ eligibility }} as el
+                where el.version_id = {{ version_col }} and el.dimension = '{{ dimension }}'
+            )
+            or exists (
+                select 1 from {{ eligibility }} as el
+                where el.version_id = {{ version_col }} and el.dimension = '{{ dimension }}'
+                    and el.covered_value = {{ e }}.{{ column }}
+            )
+        )
+        and
+        {%- endfor %}
+        ({{ e }}.hire_date is null or {{ e }}.hire_date <= ({{ at_col }})::date)
+        and ({{ e }}.terminated_on is null or {{ e }}.terminated_on > ({{ at_col }})::date)
+        -- a version marked terminated with no date earns nothing
+        and ({{ e }}.employment_status <> 'terminated' or {{ e }}.terminated_on is not null)
+    )
+{%- endmacro %}
+
+{#- The columns of a ledger entry for a bonus (streak, milestone, challenge,
+    tier, leaderboard): weight 1, no multiplier, no cap. -#}
+{% macro bonus_entry(entry_kind, source_id, employee_id, version_id, rule_id, points, effective_at) -%}
+    {{ ledger_entry_id("'bonus'", source_id, employee_id, "'" ~ entry_kind ~ "'") }} as entry_id,
+    '{{ entry_kind }}'::text as entry_kind,
+    'bonus'::text as source_kind,
+    ({{ source_id }})::text as source_id,
+    {{ employee_id }} as employee_id,
+    {{ version_id }} as version_id,
+    ({{ rule_id }})::text as rule_id,
+    1::numeric(9, 6) as attribution_weight,
+    ({{ points }})::numeric(12, 2) as rule_points,
+    1::numeric(8, 4) as multiplier,
+    ({{ points }})::numeric(12, 2) as points,
+    0::numeric(12, 2) as capped_points,
+    null::text as channel,
+    null::text as feedback_kind,
+    null::integer as score,
+    ({{ effective_at }})::timestamptz as effective_at
+{%- endmacro %}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -148,6 +149,7 @@ select o.outbox_id, o.message_id, o.recipient_email, o.queued_at, o.attempts,
        e.full_name, e.locale, m.full_name as manager_name,
        coalesce((select sum(l.points) from plaudit.ledger_entries l
                  where l.employee_id = a.employee_id and l.program = a.program), 0) as balance,
+       held.name as tier_name, nxt.name as next_tier_name, nxt.min_points - rolling.points as points_to_next_tier,
        coalesce((
            select jsonb_agg(q order by q.goodness desc, q.responded_at desc)
            from (
@@ -165,6 +167,24 @@ select o.outbox_id, o.message_id, o.recipient_email, o.queued_at, o.attempts,
 join plaudit.program_versions pv on pv.program = a.program and pv.version_id = a.version_id
 join raw.employees e on e.employee_id = a.employee_id
 left join raw.employees m on m.employee_id = e.manager_id
+-- the tier as of the period's end: rolling 12-month points without tier bonuses (as in fct_employee_balances)
+cross join lateral (
+    select coalesce(sum(l.points), 0) as points
+    from plaudit.ledger_entries l
+    cross join lateral (select (to_date(a.period || '-01', 'YYYY-MM-DD') + interval '1 month')::timestamp
+                        at time zone 'UTC' as period_end) pe
+    where l.employee_id = a.employee_id and l.program = a.program and l.entry_kind <> 'tier_bonus'
+      and l.effective_at >= pe.period_end - interval '1 year' and l.effective_at < pe.period_end
+) rolling
+left join lateral (
+    select t ->> 'name' as name from jsonb_array_elements(coalesce(pv.definition -> 'tiers', '[]')) t
+    where (t ->> 'min_points')::numeric <= rolling.points order by (t ->> 'min_points')::numeric desc limit 1
+) held on true
+left join lateral (
+    select t ->> 'name' as name, (t ->> 'min_points')::numeric as min_points
+    from jsonb_array_elements(coalesce(pv.definition -> 'tiers', '[]')) t
+    where (t ->> 'min_points')::numeric > rolling.points order by 2 limit 1
+) nxt on true
 {where}
 order by o.queued_at, o.outbox_id
 """
@@ -199,6 +219,10 @@ def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str,
         "amount": format_currency(Decimal(row["amount_minor"]) / 100, row["currency"], locale=locale),
         "balance": f"{format_decimal(Decimal(row['balance']).normalize(), locale=locale)} {tr.gettext('pts')}",
         "manager_name": row["manager_name"],
+        "tier": row["tier_name"],
+        "next_tier": row["next_tier_name"],
+        "to_next_tier": format_decimal(Decimal(row["points_to_next_tier"]).normalize(), locale=locale)
+        if row["points_to_next_tier"] is not None else None,
         "quotes": [
             {**q, "text": trim_words(mask_contacts(q["text"]))} for q in row["quotes"]
         ],
@@ -273,9 +297,14 @@ def _smtp(url: str) -> smtplib.SMTP:
             f"PLAUDIT_SMTP_URL has scheme {u.scheme!r}: use smtp://, smtp+starttls:// or smtps://host:port"
         )
     host, port = u.hostname or "localhost", u.port or (465 if u.scheme == "smtps" else 25)
-    client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=30) if u.scheme == "smtps" else smtplib.SMTP(host, port, timeout=30)
+    # TLS verifies the server's certificate and name (the system's CAs, or PLAUDIT_SMTP_CA_FILE)
+    ca_file = settings.load().smtp_ca_file
+    tls = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    client: smtplib.SMTP = (
+        smtplib.SMTP_SSL(host, port, timeout=30, context=tls) if u.scheme == "smtps" else smtplib.SMTP(host, port, timeout=30)
+    )
     if u.scheme == "smtp+starttls":
-        client.starttls()
+        client.starttls(context=tls)
     if u.username:
         client.login(unquote(u.username), unquote(u.password or ""))
     return client

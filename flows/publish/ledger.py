@@ -26,9 +26,11 @@ def post_ledger(conn: psycopg.Connection, run_id: UUID) -> int:
     return conn.execute(
         """
         insert into plaudit.ledger_entries (entry_id, program, version_id, employee_id, entry_kind,
-            source_kind, source_id, rule_id, multiplier, points, period, effective_at, run_id)
+            source_kind, source_id, rule_id, attribution_weight, multiplier, points, capped_points,
+            period, effective_at, run_id)
         select entry_id, program, version_id, employee_id, entry_kind,
-            source_kind, source_id, rule_id, multiplier, points, period, effective_at, %s
+            source_kind, source_id, rule_id, attribution_weight, multiplier, points, capped_points,
+            period, effective_at, %s
         from marts.fct_ledger_entries
         on conflict (entry_id) do nothing
         """,

@@ -58,12 +58,18 @@ def parse(url: str) -> Any:
     return _manifest_cache[key]
 
 
-def build(url: str, *, night: str, program: str, select: str | None = None) -> BuildResult:
-    """`dbt build` (models, unit tests, data tests). A failure raises GateFailed naming it."""
+def build(
+    url: str, *, night: str, program: str, select: str | None = None, full_refresh: bool = False
+) -> BuildResult:
+    """`dbt build` (models, unit tests, data tests). A failure raises GateFailed naming it.
+
+    Incremental models recompute only what changed; `full_refresh` rebuilds them from scratch."""
     manifest = parse(url)
     args = ["build", "--quiet", "--no-use-colors", *_prepare(url), "--vars", json.dumps({"night": night, "program": program})]
     if select:
         args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
     from dbt.cli.main import dbtRunner
 
     res = dbtRunner(manifest=manifest).invoke(args)
@@ -96,3 +102,36 @@ def build(url: str, *, night: str, program: str, select: str | None = None) -> B
             f"{settings.load().home / 'dbt' / 'logs'}."
         )
     return out
+
+
+def run_isolated(url: str, *, night: str, program: str, schema_prefix: str, select: str) -> None:
+    """`dbt run` of `select` into schemas prefixed with `schema_prefix` (e.g. diff_ab12_marts),
+    leaving the nightly schemas untouched. Parses afresh (the prefix changes every node's
+    schema) into its own target folder, so the nightly manifest and partial-parse state stay."""
+    settings.quiet_third_parties()
+    from dbt.cli.main import dbtRunner
+
+    args = _prepare(url)
+    target = settings.load().home / "dbt" / "isolated-target"
+    args[args.index("--target-path") + 1] = str(target)
+    res = dbtRunner().invoke([
+        "run", "--quiet", "--no-use-colors", *args, "--select", select,
+        "--vars", json.dumps({"night": night, "program": program, "schema_prefix": schema_prefix}),
+    ])
+    if not res.success:
+        failures = [
+            f"{r.node.name}: {(r.message or '').strip().splitlines()[0] if r.message else r.status}"
+            for r in (res.result.results if res.result else []) if str(r.status).lower().endswith("error")
+        ]
+        raise PlauditError(f"dbt run failed: {'; '.join(failures) or res.exception}")
+
+
+def docs_generate(url: str) -> Path:
+    """`dbt docs generate`: the catalog of every model and column; returns the target folder."""
+    parse(url)
+    from dbt.cli.main import dbtRunner
+
+    res = dbtRunner(manifest=_manifest_cache[_cache_key(url)]).invoke(["docs", "generate", "--quiet", *_prepare(url)])
+    if not res.success:
+        raise PlauditError(f"dbt docs generate failed: {res.exception}")
+    return settings.load().home / "dbt" / "target"

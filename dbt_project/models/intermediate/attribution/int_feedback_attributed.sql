@@ -14,13 +14,114 @@
 -- Shares are normalised to sum to 1 and rounded to numeric(9, 6); the rounding
 -- remainder goes to the employee with the largest raw share (ties: the latest
 -- toucher), so the weights of one response sum to exactly 1.
+--
+-- Incremental: the table keeps every program's attributions. A build
+-- recomputes only the responses that may have changed since the last build of
+-- this program (see `affected` below): feedback loaded or replaced since, feedback
+-- whose interaction's participants were loaded since (late touches, reassigned
+-- tickets), feedback the night reaches that has no row yet, and rows past the
+-- night when an earlier night is run again; every response when the program's
+-- versions changed. Each recomputed response replaces all its old rows
+-- (delete+insert on program and response). A response with nobody to credit
+-- keeps a marker row (attribution_model 'none'; 'past_night' for one beyond
+-- the night), with no employee: downstream models skip rows without one.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['program', 'response_id'],
+    on_schema_change='sync_all_columns',
+) }}
 
 with
 
-feedback as (
+all_feedback as (
 
     select * from {{ ref('stg_raw__feedback_responses') }}
+
+),
+
+all_participants as (
+
+    select * from {{ ref('stg_raw__interaction_participants') }}
+
+),
+
+program_loaded as (
+
+    select max(loaded_at) as loaded_at
+    from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
+
+),
+
+{% if is_incremental() %}
+
+-- what the last build of this program had seen
+previous as (
+
+    select
+        max(_source_watermark) as watermark,
+        max(_program_loaded_at) as program_loaded_at
+    from {{ this }}
+    where program = '{{ var("program") }}'
+
+),
+
+affected as (
+
+    select f.response_id
+    from all_feedback as f, previous
+    where f.ingested_at > previous.watermark
+
+    union
+
+    select f.response_id
+    from all_feedback as f
+    inner join all_participants as p on f.interaction_id = p.interaction_id
+    cross join previous
+    where p.ingested_at > previous.watermark
+
+    union
+
+    -- feedback the night reaches that has no attribution yet (a later night, or
+    -- one run again after an earlier one)
+    select f.response_id
+    from all_feedback as f
+    where f.responded_at < {{ night_end() }}
+        and not exists (
+            select 1 from {{ this }} as t
+            where t.program = '{{ var("program") }}'
+                and t.response_id = f.response_id
+                and t.attribution_model is distinct from 'past_night'
+        )
+
+    union
+
+    select t.response_id
+    from {{ this }} as t
+    where t.program = '{{ var("program") }}'
+        and t.responded_at >= {{ night_end() }}
+        and t.attribution_model is distinct from 'past_night'
+
+    union
+
+    -- everything, when the program changed or this program was never built
+    select f.response_id
+    from all_feedback as f, previous, program_loaded
+    where previous.program_loaded_at is distinct from program_loaded.loaded_at
+
+),
+
+{% endif %}
+
+feedback as (
+
+    select * from all_feedback
     where responded_at < {{ night_end() }}
+    {% if is_incremental() %}
+        and response_id in (select response_id from affected)
+    {% endif %}
 
 ),
 
@@ -40,7 +141,7 @@ role_weights as (
 
 participants as (
 
-    select * from {{ ref('stg_raw__interaction_participants') }}
+    select * from all_participants
 
 ),
 
@@ -165,19 +266,51 @@ attributed as (
     union all
     select * from named
 
+),
+
+watermark as (
+
+    select greatest(
+        (select max(ingested_at) from all_feedback),
+        (select max(ingested_at) from all_participants)
+    ) as source_watermark
+
 )
 
 select
-    attributed.response_id,
+    '{{ var("program") }}'::text as program,
+    f.response_id,
     attributed.employee_id,
     attributed.version_id,
-    attributed.attribution_model,
+    coalesce(attributed.attribution_model, 'none') as attribution_model,
     attributed.attribution_weight,
     f.feedback_kind,
     f.score,
     f.channel,
     f.comment,
     f.interaction_id,
-    f.responded_at
-from attributed
-inner join feedback as f on attributed.response_id = f.response_id
+    f.responded_at,
+    watermark.source_watermark as _source_watermark,
+    program_loaded.loaded_at as _program_loaded_at
+from feedback as f
+-- every recomputed response keeps a row: one with no employee ('none') marks "nobody to credit"
+left join attributed on f.response_id = attributed.response_id
+cross join watermark
+cross join program_loaded
+{% if is_incremental() %}
+
+union all
+
+-- responses past the night (an earlier night run again): marked, so their old rows go
+select
+    '{{ var("program") }}'::text, t.response_id, null, null, 'past_night', null, t.feedback_kind, t.score,
+    t.channel, t.comment, t.interaction_id, t.responded_at, watermark.source_watermark, program_loaded.loaded_at
+from (
+    select distinct on (response_id) * from {{ this }}
+    where program = '{{ var("program") }}' and responded_at >= {{ night_end() }}
+        and attribution_model is distinct from 'past_night'
+    order by response_id
+) as t
+cross join watermark
+cross join program_loaded
+{% endif %}

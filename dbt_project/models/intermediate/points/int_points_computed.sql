@@ -1,5 +1,5 @@
--- Points earned by each eligible employee for each attributed piece of
--- feedback and each nomination, under the program version in force at the
+-- Points earned by each eligible employee for each credited piece of
+-- feedback (and comment-named bonus) and each nomination, under the program version in force at the
 -- time: rule points × attribution weight × the product of the multipliers
 -- that apply (by day and channel), rounded to 2 decimals. Eligibility uses the employee's version valid when the feedback was
 -- given (raw.employee_history): their role then is covered by the program,
@@ -9,7 +9,7 @@ with
 
 attributed as (
 
-    select * from {{ ref('int_feedback_attributed') }}
+    select * from {{ ref('int_feedback_credited') }}
 
 ),
 
@@ -57,7 +57,7 @@ employee_versions as (
 feedback_points as (
 
     select
-        'feedback_points' as entry_kind,
+        case a.credit_kind when 'comment_named' then 'comment_named_bonus' else 'feedback_points' end as entry_kind,
         'feedback' as source_kind,
         a.response_id as source_id,
         a.employee_id,
@@ -66,12 +66,31 @@ feedback_points as (
         a.attribution_weight,
         r.points as rule_points,
         a.channel,
+        a.feedback_kind,
+        a.score,
         a.responded_at as effective_at
     from attributed as a
     inner join rules as r
         on a.version_id = r.version_id
-        and a.feedback_kind = r.feedback_kind
-        and a.score between r.score_min and r.score_max
+        and (
+            (
+                a.credit_kind = 'attributed'
+                and a.feedback_kind = r.feedback_kind
+                and a.score between r.score_min and r.score_max
+            )
+            or (
+                -- the bonus for being named, when the feedback itself earns points
+                a.credit_kind = 'comment_named'
+                and r.feedback_kind = 'comment_named'
+                and exists (
+                    select 1 from rules as band
+                    where band.version_id = a.version_id
+                        and band.feedback_kind = a.feedback_kind
+                        and a.score between band.score_min and band.score_max
+                        and band.points > 0
+                )
+            )
+        )
 
 ),
 
@@ -87,6 +106,8 @@ nomination_points as (
         1::numeric(9, 6) as attribution_weight,
         r.points as rule_points,
         n.channel,
+        'nomination' as feedback_kind,
+        null::integer as score,
         n.nominated_at as effective_at
     from nominations as n
     inner join versions as v
@@ -120,7 +141,7 @@ all_points as (
         and (m.valid_from is null or u.effective_at::date >= m.valid_from)
         and (m.valid_to is null or u.effective_at::date <= m.valid_to)
     group by u.entry_kind, u.source_kind, u.source_id, u.employee_id, u.version_id, u.rule_id,
-        u.attribution_weight, u.rule_points, u.channel, u.effective_at
+        u.attribution_weight, u.rule_points, u.channel, u.feedback_kind, u.score, u.effective_at
 
 )
 
@@ -135,6 +156,9 @@ select
     p.rule_points,
     p.multiplier,
     p.points,
+    p.channel,
+    p.feedback_kind,
+    p.score,
     p.effective_at
 from all_points as p
 inner join versions as v on p.version_id = v.version_id
@@ -144,19 +168,6 @@ inner join employee_versions as e
     and p.effective_at >= e.valid_from
     and p.effective_at < e.valid_to
 where
-    (
-        not exists (
-            select 1 from eligibility as el
-            where el.version_id = p.version_id and el.dimension = 'role'
-        )
-        or exists (
-            select 1 from eligibility as el
-            where el.version_id = p.version_id and el.dimension = 'role'
-                and el.covered_value = e.employee_role
-        )
-    )
-    and (e.hire_date is null or e.hire_date <= p.effective_at::date)
-    and (e.terminated_on is null or e.terminated_on > p.effective_at::date)
-    -- a version marked terminated with no date earns nothing
-    and (e.employment_status <> 'terminated' or e.terminated_on is not null)
-    and p.points > 0
+    {{ covered_by_program('eligibility', 'e', 'p.version_id', 'p.effective_at') }}
+    -- no negative points unless the program turns them on
+    and (p.points > 0 or (p.points < 0 and v.negative_points))

@@ -1,6 +1,6 @@
 -- Detractor feedback, attributed like any other, for the manager's private
 -- coaching digest: no negative points, a conversation instead. Detractor:
--- CSAT or stars 1–2, NPS 0–6, thumbs down. The manager is the one in the
+-- CSAT or stars 1–2, NPS 0–6, CES 1–3, thumbs down. The manager is the one in the
 -- employee's record valid when the feedback was given.
 
 with
@@ -8,6 +8,8 @@ with
 attributed as (
 
     select * from {{ ref('int_feedback_attributed') }}
+    -- this program's attributions; rows without an employee only mark "nobody to credit"
+    where program = '{{ var("program") }}' and employee_id is not null
 
 ),
 
@@ -36,4 +38,5 @@ inner join employee_versions as e
 where
     (a.feedback_kind in ('csat', 'stars') and a.score <= 2)
     or (a.feedback_kind = 'nps' and a.score <= 6)
+    or (a.feedback_kind = 'ces' and a.score <= 3)
     or (a.feedback_kind = 'thumbs' and a.score = 0)

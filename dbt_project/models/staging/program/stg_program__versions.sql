@@ -24,7 +24,19 @@ renamed as (
         monthly_budget_minor,
         max_award_minor,
 
+        -- settings read from the stored program definition (jsonb)
+        coalesce(definition -> 'attribution' ->> 'comment_names', 'off') as comment_names,
+        coalesce((definition ->> 'negative_points')::boolean, false) as negative_points,
+        (definition -> 'caps' ->> 'per_day')::numeric(10, 2) as cap_per_day,
+        (definition -> 'caps' ->> 'per_month')::numeric(12, 2) as cap_per_month,
+        coalesce(definition -> 'fairness' ->> 'baseline', 'queue') as fairness_baseline,
+        coalesce((definition -> 'fairness' ->> 'prior_weight')::numeric, 20) as fairness_prior_weight,
+        coalesce((definition -> 'fairness' ->> 'min_feedback')::integer, 10) as fairness_min_feedback,
+        (definition -> 'fairness' -> 'bonus' ->> 'top')::integer as fairness_bonus_top,
+        (definition -> 'fairness' -> 'bonus' ->> 'points')::numeric(10, 2) as fairness_bonus_points,
+
         -- dates
+        loaded_at,
         effective_from,
         -- a version is in force until the next one takes effect
         coalesce(

@@ -26,7 +26,9 @@ renamed as (
 
         -- timestamps
         responded_at,
-        updated_at
+        updated_at,
+        -- when the row was loaded or last replaced (incremental models' watermark)
+        _ingested_at as ingested_at
 
     from source
 

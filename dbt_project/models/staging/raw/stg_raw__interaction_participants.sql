@@ -17,7 +17,9 @@ renamed as (
         participant_role,
 
         -- timestamps
-        touched_at
+        touched_at,
+        -- when the row was loaded (incremental models' watermark)
+        _ingested_at as ingested_at
 
     from source
 

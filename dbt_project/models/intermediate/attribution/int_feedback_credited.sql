@@ -1,0 +1,198 @@
+-- Attributed feedback after the program's rule for comments that name an
+-- employee (`attribution.comment_names`):
+--
+--   off:    the attribution model's shares, unchanged
+--   credit: a comment naming exactly one employee gives that employee the whole
+--           feedback (weight 1) instead of the model's shares
+--   bonus:  the model's shares stand, and the named employee also gets a
+--           `comment_named` row (weight 1), scored by the comment_named rule
+--           when the feedback itself is in a band that earns points
+--
+-- Who can be named: first the employees who touched the interaction before the
+-- feedback; if none of them is named, the members of their teams (as of the
+-- feedback). A full name (case-insensitive, as a whole word) names its
+-- employee; a first name names someone only when a single candidate has it. A
+-- comment that names several employees names nobody (ambiguous).
+
+with
+
+attributed as (
+
+    select * from {{ ref('int_feedback_attributed') }}
+    -- this program's attributions; rows without an employee only mark "nobody to credit"
+    where program = '{{ var("program") }}' and employee_id is not null
+
+),
+
+versions as (
+
+    select * from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
+
+),
+
+participants as (
+
+    select * from {{ ref('stg_raw__interaction_participants') }}
+
+),
+
+employees as (
+
+    select * from {{ ref('stg_raw__employees') }}
+
+),
+
+employee_versions as (
+
+    select * from {{ ref('stg_raw__employee_history') }}
+
+),
+
+-- feedback with a comment, under a version that looks for names
+commented as (
+
+    select distinct
+        a.response_id,
+        a.version_id,
+        v.comment_names,
+        a.interaction_id,
+        a.comment,
+        a.responded_at
+    from attributed as a
+    inner join versions as v on a.version_id = v.version_id
+    where v.comment_names <> 'off' and a.comment is not null and a.interaction_id is not null
+
+),
+
+participant_candidates as (
+
+    select distinct
+        c.response_id,
+        p.employee_id,
+        1 as candidate_circle
+    from commented as c
+    inner join participants as p
+        on c.interaction_id = p.interaction_id
+        and p.touched_at <= c.responded_at
+
+),
+
+team_candidates as (
+
+    select distinct
+        pc.response_id,
+        mate.employee_id,
+        2 as candidate_circle
+    from participant_candidates as pc
+    inner join commented as c on pc.response_id = c.response_id
+    inner join employee_versions as ev
+        on pc.employee_id = ev.employee_id
+        and c.responded_at >= ev.valid_from and c.responded_at < ev.valid_to
+    inner join employee_versions as mate
+        on ev.team = mate.team
+        and c.responded_at >= mate.valid_from and c.responded_at < mate.valid_to
+        and mate.employee_id <> pc.employee_id
+
+),
+
+matches as (
+
+    select
+        cand.response_id,
+        cand.employee_id,
+        cand.candidate_circle,
+        c.comment ~ {{ whole_word_pattern('e.full_name') }} as full_name_named,
+        c.comment ~ {{ whole_word_pattern('e.first_name') }} as first_name_named,
+        count(*) filter (where c.comment ~ {{ whole_word_pattern('e.first_name') }}) over (
+            partition by cand.response_id, cand.candidate_circle
+        ) as first_name_hits
+    from (
+        select * from participant_candidates
+        union all
+        select * from team_candidates
+    ) as cand
+    inner join commented as c on cand.response_id = c.response_id
+    inner join employees as e on cand.employee_id = e.employee_id
+    where c.comment ~ {{ whole_word_pattern('e.first_name') }}
+
+),
+
+named_in_circle as (
+
+    select
+        response_id,
+        employee_id,
+        candidate_circle,
+        min(candidate_circle) over (partition by response_id) as closest_circle
+    from matches
+    where full_name_named or first_name_hits = 1
+
+),
+
+-- exactly one employee named in the closest circle that names anyone
+named as (
+
+    select
+        response_id,
+        min(employee_id) as employee_id
+    from named_in_circle
+    where candidate_circle = closest_circle
+    group by response_id
+    having count(distinct employee_id) = 1
+
+),
+
+feedback as (
+
+    select distinct on (response_id)
+        response_id, version_id, feedback_kind, score, channel, comment, interaction_id, responded_at
+    from attributed
+    order by response_id
+
+),
+
+credited as (
+
+    -- the model's shares, unless a `credit` version hands the feedback to the named employee
+    select
+        a.response_id,
+        a.employee_id,
+        a.version_id,
+        a.attribution_model,
+        a.attribution_weight,
+        'attributed' as credit_kind
+    from attributed as a
+    left join named as n on a.response_id = n.response_id
+    left join commented as c on a.response_id = c.response_id
+    where n.response_id is null or c.comment_names <> 'credit'
+
+    union all
+
+    select
+        n.response_id,
+        n.employee_id,
+        c.version_id,
+        'comment_named' as attribution_model,
+        1::numeric(9, 6) as attribution_weight,
+        case c.comment_names when 'credit' then 'attributed' else 'comment_named' end as credit_kind
+    from named as n
+    inner join commented as c on n.response_id = c.response_id
+
+)
+
+select
+    cr.response_id,
+    cr.employee_id,
+    cr.version_id,
+    cr.credit_kind,
+    cr.attribution_model,
+    cr.attribution_weight::numeric(9, 6) as attribution_weight,
+    f.feedback_kind,
+    f.score,
+    f.channel,
+    f.comment,
+    f.interaction_id,
+    f.responded_at
+from credited as cr
+inner join feedback as f on cr.response_id = f.response_id

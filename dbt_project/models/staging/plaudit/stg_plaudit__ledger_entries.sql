@@ -1,0 +1,34 @@
+-- Entries already posted to the append-only ledger, for this program.
+
+with
+
+source as (
+
+    select * from {{ source('plaudit', 'ledger_entries') }}
+    where program = '{{ var("program") }}'
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        entry_id,
+        employee_id,
+
+        -- dimensions
+        entry_kind,
+
+        -- numerics
+        points,
+        capped_points,
+
+        -- timestamps
+        effective_at,
+        posted_at
+
+    from source
+
+)
+
+select * from renamed
