@@ -179,12 +179,20 @@ def build_team_broadcasts(url: str, program: str, start: date, end: date) -> lis
 
 @task(name="build close reminders")
 def build_close_reminders(url: str, program: str, period: str) -> list[dict[str, Any]]:
-    """The period's award totals by status, for each finance approver of the program."""
+    """The period's finance summary for each finance approver of the program: award totals by
+    status and who pays (the company budget and each co-funding account)."""
     prog = _program(program)
     with psycopg.connect(url, row_factory=dict_row) as conn:
         totals = {r["status"]: r for r in conn.execute(
             "select status, count(*) as n, coalesce(sum(amount_minor), 0) as minor from plaudit.awards"
             " where program = %s and period = %s group by status", [program, period])}
+        funding = conn.execute(
+            "select case f.funding_source when 'company' then 'Company budget'"
+            "       else coalesce(ac.account_name, f.account_id) end as source, sum(f.amount_minor) as minor"
+            " from plaudit.award_funding f join plaudit.awards a using (award_id)"
+            " left join raw.accounts ac on ac.account_id = nullif(f.account_id, '')"
+            " where a.program = %s and a.period = %s and a.status = 'approved'"
+            " group by 1 order by (min(f.funding_source) = 'company') desc, 2 desc", [program, period]).fetchall()
         people = conn.execute(
             "select employee_id, full_name, email from raw.employees where employee_id = any(%s) and email is not null",
             [prog.awards.finance_approvers]).fetchall()
@@ -192,7 +200,10 @@ def build_close_reminders(url: str, program: str, period: str) -> list[dict[str,
     label = datetime.strptime(period, "%Y-%m").strftime("%B %Y")
     ctx: dict[str, Any] = {"subject": f"{label} is ready to close", "period_label": label, "program_title": prog.title,
                            "locale": prog.communications.default_locale,
-                           "budget": email_delivery.money(prog.minor(prog.budget.monthly), prog.currency)}
+                           "budget": email_delivery.money(prog.minor(prog.budget.monthly), prog.currency),
+                           "funding": [(f["source"], email_delivery.money(int(f["minor"]), prog.currency))
+                                       for f in funding],
+                           "period": period, "program": program}
     for status in ("approved", "pending", "deferred", "rejected"):
         t = totals.get(status, {"n": 0, "minor": 0})
         ctx[f"{status}_count"] = t["n"]

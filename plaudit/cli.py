@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ program_app = typer.Typer(help="Program files: validate, diff.", no_args_is_help
 runs_app = typer.Typer(help="Past runs: list, show.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings: show (secrets masked).", no_args_is_help=True)
 emails_app = typer.Typer(help="The outbox: list, send, preview.", no_args_is_help=True)
-approvals_app = typer.Typer(help="Awards waiting for a decision: list, approve, reject.", no_args_is_help=True)
+approvals_app = typer.Typer(help="Awards waiting for a decision: list, show, approve, reject, export, import.",
+                            no_args_is_help=True)
+payouts_app = typer.Typer(help="Payout tables for finance: export.", no_args_is_help=True)
+period_app = typer.Typer(help="Accounting periods: close.", no_args_is_help=True)
+flags_app = typer.Typer(help="Gaming flags: list, clear, confirm.", no_args_is_help=True)
 explain_app = typer.Typer(help="Why an entry or an award exists: the feedback, the rule, the numbers.",
                           no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -38,6 +43,9 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(config_app, name="config")
 app.add_typer(emails_app, name="emails")
 app.add_typer(explain_app, name="explain")
+app.add_typer(payouts_app, name="payouts")
+app.add_typer(flags_app, name="flags")
+app.add_typer(period_app, name="period")
 
 out = Console()
 err = Console(stderr=True)
@@ -257,6 +265,7 @@ def _print_summary(s: dict[str, Any]) -> None:
     for label, key in [("rows ingested", "rows_ingested"), ("rows quarantined", "rows_quarantined"),
                        ("ledger entries posted", "ledger_entries_posted"), ("awards auto-approved", "awards_auto_approved"),
                        ("awards pending approval", "awards_pending"), ("awards deferred (budget)", "awards_deferred"),
+                       ("gaming flags held", "gaming_flags_held"),
                        ("emails written (.eml)", "emails_written"), ("emails sent (SMTP)", "emails_sent")]:
         t.add_row(label, f"{s.get(key, 0):,}")
     out.print(t)
@@ -502,6 +511,44 @@ def _full_award_id(url: str, prefix: str) -> str:
     return prefix
 
 
+@approvals_app.command("show")
+def approvals_show(
+    award_id: str = typer.Argument(..., help="award id (or a unique prefix)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """One award: why it exists, its routing, the budget of its period and the decision."""
+    explain_award(award_id, as_json)
+
+
+@approvals_app.command("export")
+def approvals_export(
+    out_file: Path = typer.Option(..., "--out", help="the .xlsx file to write"),
+    status: str = typer.Option("pending", help="pending | approved | rejected | deferred"),
+    program: str | None = typer.Option(None, help="only this program"),
+) -> None:
+    """Awards as a spreadsheet, with why each exists and the customers' words; fill decision and reason."""
+    from flows.publish.approval_sheets import export_sheet
+
+    n = export_sheet(_url(), out_file, status=status, program=program)
+    out.print(f"{n} award(s) → {out_file}; fill the decision (approve or reject) and reason columns, then "
+              f"`plaudit approvals import {out_file} --as YOUR_EMPLOYEE_ID`", soft_wrap=True)
+
+
+@approvals_app.command("import")
+def approvals_import(
+    file: Path = typer.Argument(..., help="a spreadsheet from `plaudit approvals export`"),
+    as_employee: str = typer.Option(..., "--as", help="your employee id (every decision is recorded as yours)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Apply the filled decisions: every row or none, with a report of the rows that failed."""
+    from flows.publish.approval_sheets import import_sheet
+
+    r = import_sheet(_url(), file, as_employee)
+    _json(r) if as_json else out.print(
+        f"{r['applied']} decision(s) applied as {as_employee}: {r['approved']} approved, {r['rejected']} rejected;"
+        f" {r['emails_queued']} email(s) queued")
+
+
 @approvals_app.command("approve")
 def approvals_approve(
     award_id: str = typer.Argument(..., help="award id (or a unique prefix)"),
@@ -530,6 +577,102 @@ def approvals_reject(
     url = _url()
     r = decide(url, _full_award_id(url, award_id), as_employee, "rejected", reason)
     _json(r) if as_json else out.print(f"award {r['award_id']} rejected by {as_employee}")
+
+
+# ------------------------------------------------------------------ finance
+
+
+@payouts_app.command("export")
+def payouts_export(
+    period: str = typer.Option(..., help="the period, YYYY-MM"),
+    fmt: str = typer.Option("xlsx", "--format", help="csv | xlsx"),
+    out_file: Path = typer.Option(..., "--out", help="the file to write"),
+    program: str = typer.Option("demo", help="program name"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """The period's approved awards by funding source, cost centre and employee, and a co-funding
+    statement per account; totals reconcile to the ledger or nothing is written."""
+    from flows.publish.payouts import export
+
+    x = export(_url(), program, period, fmt, out_file)
+    summary = {"file": str(x.path), "period": period, "closed": x.closed,
+               "approved_awards": len(x.sections["by_employee"]),
+               "amount": str(Decimal(int(x.totals["awards_minor"])) / 100),
+               "co_funded": str(sum(Decimal(int(r["amount_minor"])) for r in x.sections["co_funding_statement"]) / 100)}
+    if as_json:
+        _json(summary)
+    else:
+        out.print(f"{summary['approved_awards']} approved award(s), {summary['amount']} in all "
+                  f"({summary['co_funded']} co-funded by accounts){' — period closed' if x.closed else ''} → {x.path}")
+
+
+@period_app.command("close")
+def period_close(
+    period: str = typer.Argument(..., help="the period to close, YYYY-MM"),
+    as_employee: str = typer.Option(..., "--as", help="your employee id (a finance approver of the program)"),
+    program: str = typer.Option("demo", help="program name"),
+    defer_pending: bool = typer.Option(False, "--defer-pending", help="defer awards nobody decided, then close"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Lock a period: its awards and payouts never change after; late feedback goes to the next period."""
+    from flows.publish.payouts import close
+
+    r = close(_url(), program, period, as_employee, defer_pending=defer_pending)
+    _json(r) if as_json else out.print(
+        f"{period} closed by {as_employee}: {r['awards']} award(s) locked"
+        + (f", {r['deferred_pending']} undecided deferred" if r["deferred_pending"] else ""))
+
+
+@flags_app.command("list")
+def flags_list(
+    status: str | None = typer.Option("held", help="held | cleared | confirmed | all"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Feedback held as possible gaming (it earns nothing until cleared)."""
+    from flows.publish.flags import list_flags
+
+    rows = list_flags(_url(), None if status == "all" else status)
+    if as_json:
+        _json(rows)
+        return
+    t = Table("flag", "employee", "kind", "feedback", "why", "status")
+    for r in rows:
+        t.add_row(r["flag_id"][:12], f"{r['full_name']} ({r['employee_id']})", r["flag_kind"], r["source_id"],
+                  r["detail"], r["status"] if r["status"] == "held" else f"{r['status']} by {r['decided_by']}")
+    out.print(t)
+    out.print(f"{len(rows)} flag(s)")
+
+
+def _decide_flag(flag_id: str, as_employee: str, decision: str, reason: str, as_json: bool) -> None:
+    from flows.publish.flags import decide
+
+    r = decide(_url(), flag_id, as_employee, decision, reason)
+    _json(r) if as_json else out.print(
+        f"flag {r['flag_id']} {decision} by {as_employee}"
+        + (f"; {r['entries_reversed']} posted entr(y/ies) reversed" if decision == "confirmed" else
+           "; its feedback earns points from the next night"))
+
+
+@flags_app.command("clear")
+def flags_clear(
+    flag_id: str = typer.Argument(..., help="flag id (or a unique prefix)"),
+    as_employee: str = typer.Option(..., "--as", help="your employee id"),
+    reason: str = typer.Option(..., help="why it is not gaming"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Not gaming: release the feedback (its points post on the next night)."""
+    _decide_flag(flag_id, as_employee, "cleared", reason, as_json)
+
+
+@flags_app.command("confirm")
+def flags_confirm(
+    flag_id: str = typer.Argument(..., help="flag id (or a unique prefix)"),
+    as_employee: str = typer.Option(..., "--as", help="your employee id"),
+    reason: str = typer.Option(..., help="why it is gaming"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Gaming: keep the feedback held, and reverse any points it already posted."""
+    _decide_flag(flag_id, as_employee, "confirmed", reason, as_json)
 
 
 # ------------------------------------------------------------------ explain
@@ -585,7 +728,11 @@ def demo(
         summaries.append(_run_night(date.fromisoformat(n), "demo", False))
     for sm in summaries:
         _print_summary(sm)
+    _demo_finance(s.out_dir)
     from flows.digests import weekly_digest
+    from flows.publish.emails import deliver
+
+    deliver(_url())  # the recognition emails of the awards approved at month end
 
     err.print("sending the weekly manager digests and team broadcasts for the week ending 2026-10-25 …")
     weekly_digest(week_ending=date(2026, 10, 25), program="demo")
@@ -603,9 +750,60 @@ def demo(
 
     report_path = write_report(_url(), "demo", "2026-10", s.out_dir / "report-2026-10.html")
     out.print(f"  the October report: {report_path}", soft_wrap=True)
-    out.print("\n[bold]Try next[/bold]\n  .venv/bin/plaudit approvals list          awards waiting for a manager"
+    out.print("\n[bold]Try next[/bold]\n  .venv/bin/plaudit flags list              feedback held as possible gaming"
+              "\n  .venv/bin/plaudit approvals list --status all   every award and who decided it"
+              "\n  .venv/bin/plaudit explain award AWARD_ID  why an award is what it is"
               "\n  .venv/bin/plaudit runs list               what each night did"
               "\n  .venv/bin/plaudit run --night 2026-11-02  run another night (see README)")
+
+
+def _demo_finance(out_dir: Path) -> None:
+    """The demo's month end: managers and finance decide October's pending awards (simulated
+    people, each through the same checks as the CLI), finance closes October and exports the
+    payout tables."""
+    import psycopg
+
+    from flows.publish.approvals import decide
+    from flows.publish.emails import money
+    from flows.publish.flags import list_flags
+    from flows.publish.payouts import close, export
+
+    url = _url()
+    with psycopg.connect(url) as conn:
+        if not conn.execute("select 1 from plaudit.period_closes where program = 'demo' and period = '2026-10'").fetchone():
+            pending = conn.execute(
+                "select a.award_id, case a.approval_level when 'finance' then 'E0001' else e.manager_id end"
+                " from plaudit.awards a join raw.employees e using (employee_id)"
+                " where a.program = 'demo' and a.period = '2026-10' and a.status = 'pending' order by a.award_id"
+            ).fetchall()
+        else:
+            pending = []
+    for award_id, decider in pending:  # the people who would click "approve", one by one
+        decide(url, award_id, decider, "approved", "demo: approved at month end")
+    closed_now = False
+    try:
+        close(url, "demo", "2026-10", "E0001")
+        closed_now = True
+    except PlauditError:
+        pass  # already closed by an earlier `make demo`
+    x = export(url, "demo", "2026-10", "xlsx", out_dir / "payouts-2026-10.xlsx")
+    with psycopg.connect(url) as conn:
+        deferred = conn.execute("select count(*), coalesce(sum(amount_minor), 0) from plaudit.awards"
+                                " where program = 'demo' and period = '2026-10' and status = 'deferred'").fetchone()
+    held = list_flags(url, "held")
+    out.print("\n[bold]October, closed by finance[/bold]" + ("" if closed_now else " (earlier)"))
+    out.print(f"  {len(pending)} pending award(s) decided by managers and finance; "
+              f"{len(x.sections['by_employee'])} approved, {money(x.totals['awards_minor'], 'EUR')} in all", soft_wrap=True)
+    out.print(f"  {deferred[0]} award(s) deferred (budget exhausted), {money(deferred[1], 'EUR')}", soft_wrap=True)
+    for a in x.sections["co_funding_statement"]:
+        out.print(f"  co-funded by {a['account_name']}: {money(a['amount_minor'], a['currency'])}"
+                  f" ({a['awards']} award(s), {Decimal(a['co_funding_share']) * 100:.0f}% share)", soft_wrap=True)
+    kinds: dict[str, int] = {}
+    for f in held:
+        kinds[f["flag_kind"]] = kinds.get(f["flag_kind"], 0) + 1
+    out.print(f"  {len(held)} gaming flag(s) held: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in kinds.items()),
+              soft_wrap=True)
+    out.print(f"  payout tables: {x.path}", soft_wrap=True)
 
 
 def main() -> None:

@@ -227,15 +227,47 @@ class Tier(_Strict):
     _money = field_validator("min_points", "bonus", mode="before")(_no_float)
 
 
+class RepeatRater(_Strict):
+    max_ratings: int = Field(ge=1, description="ratings of one employee by one customer allowed in the window")
+    days: int = Field(ge=1, le=366, description="the window, in days")
+
+
+class Gaming(_Strict):
+    repeat_rater: RepeatRater | None = Field(
+        default=None, description="hold ratings past max_ratings from one customer for one employee within `days`",
+    )
+    reassigned_within_minutes: int | None = Field(
+        default=None, ge=1, le=1440,
+        description="hold a rating when the credited employee touched the interaction this close before it",
+    )
+
+
 class Awards(_Strict):
     value_per_point: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
     auto_approve_up_to: Money = Field(description="awards up to this amount are approved without a person")
+    manager_approves_up_to: Money | None = Field(
+        default=None, description="above auto_approve_up_to and up to this, the manager decides; above it, finance "
+        "(one of finance_approvers). Omit to let managers decide every amount",
+    )
     max_award: Money = Field(description="a single award above this is treated as a data error (quality gate)")
     finance_approvers: list[str] = Field(
         default_factory=list, description="employee ids of finance: they receive the monthly close reminder"
     )
 
-    _money = field_validator("value_per_point", "auto_approve_up_to", "max_award", mode="before")(_no_float)
+    _money = field_validator("value_per_point", "auto_approve_up_to", "manager_approves_up_to", "max_award",
+                             mode="before")(_no_float)
+
+    @model_validator(mode="after")
+    def _routing(self) -> Awards:
+        if self.manager_approves_up_to is not None:
+            if self.manager_approves_up_to < self.auto_approve_up_to:
+                raise ValueError(
+                    f"manager_approves_up_to {self.manager_approves_up_to} is below auto_approve_up_to "
+                    f"{self.auto_approve_up_to}"
+                )
+            if not self.finance_approvers:
+                raise ValueError("awards above manager_approves_up_to go to finance: list `finance_approvers`")
+        return self
 
 
 class Budget(_Strict):
@@ -272,6 +304,7 @@ class Program(_Strict):
     milestones: list[Milestone] = Field(default_factory=list)
     challenges: list[Challenge] = Field(default_factory=list)
     tiers: list[Tier] = Field(default_factory=list, description="ascending thresholds on rolling 12-month points")
+    gaming: Gaming = Gaming()
     awards: Awards
     budget: Budget
     communications: Communications = Communications()

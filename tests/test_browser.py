@@ -79,7 +79,7 @@ def test_the_recognition_email_and_the_report_show_their_main_elements(e2e, brow
     report = write(url, "e2e", "2026-10", tmp_path / "report.html")
     page, outside = open_page(browser, report.as_uri())
     assert page.locator("h1").inner_text() == "Test Heroes · October 2026"
-    for section in ("#kpis", "#participation", "#distribution", "#budget", "#csat", "#words"):
+    for section in ("#kpis", "#participation", "#distribution", "#budget", "#funding", "#csat", "#words"):
         assert page.locator(section).is_visible(), section
     chart = page.locator("#chart-distribution")
     box = chart.bounding_box()
@@ -89,6 +89,10 @@ def test_the_recognition_email_and_the_report_show_their_main_elements(e2e, brow
     kpis = page.locator("#kpis").inner_text()
     # covered: A1, B1 and T1 (customer service; T1 worked until 10-10); C1 is back office
     assert "2 of 3 employees earned points" in kpis and "22.50 EUR of 1,000.00 EUR" in kpis
+    # B1's approved 7.50: ACME co-funds floor(750 × 5/15 × 0.5) = 1.25, the company 6.25
+    funding = page.locator("#funding-split").inner_text()
+    assert "Company budget\t1\t6.25 EUR" in funding and "Acme Corp\t1\t1.25 EUR" in funding, funding
+    assert page.locator("#chart-funding rect").count() == 2
     words = page.locator("#words").inner_text()
     assert "<script>alert('x')</script> Bob was great & kind" in words  # customer text shown as text
     assert page.locator("script").count() == 0  # and never run

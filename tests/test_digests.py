@@ -71,6 +71,9 @@ def test_the_close_reminder_goes_to_the_finance_approvers_with_the_period_totals
     assert "October 2026 is ready to close" in text
     assert "Approved awards              1  7.50 EUR" in text
     assert "Waiting for a manager        1  15.00 EUR" in text
+    # who pays B1's approved 7.50: ACME co-funds 1.25 (see test_finance.py), the company the rest
+    assert "Company budget: 6.25 EUR" in text and "Acme Corp: 1.25 EUR" in text
+    assert "plaudit period close 2026-10 --program e2e" in text
     assert monthly_close_reminder(period="2026-10", program="e2e")["emails_written"] == 0
     with psycopg.connect(url) as conn:
         kinds = dict(conn.execute("select template, count(*) from plaudit.outbox group by 1").fetchall())

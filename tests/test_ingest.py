@@ -132,3 +132,40 @@ def test_a_mapping_renames_columns_and_sets_constants_through_the_cli(fresh_db, 
     with psycopg.connect(fresh_db) as conn:
         row = conn.execute("select response_id, feedback_kind, score, comment, channel from raw.feedback_responses").fetchone()
     assert row == ("T9", "csat", 5, "Great help", "email")
+
+
+def test_a_customer_first_name_is_kept_only_where_the_mapping_allows_it(fresh_db, tmp_path):
+    from flows.ingest import mapping as mapping_mod
+    from flows.publish.emails import environment
+
+    native = tmp_path / "feedback.csv"
+    native.write_text(HEADER.strip() + ",customer_first_name\nR1,I1,,csat,5,Great,email,2026-10-03T10:00:00Z,Sam\n")
+    ingest(fresh_db, "feedback", native)  # Plaudit's own format: the column is ignored
+
+    spec = ("kinds:\n  feedback:\n    fields: {response_id: Id, interaction_id: Id, score: Score, comment: Said,\n"
+            "             responded_at: When, feedback_kind: {value: csat}, customer_first_name: First}\n")
+    refused = tmp_path / "refused.yml"
+    refused.write_text(spec)
+    with pytest.raises(IngestError, match="customer_first_name_allowed: true"):
+        mapping_mod.load(refused)
+    allowed = tmp_path / "allowed.yml"
+    allowed.write_text("customer_first_name_allowed: true\n" + spec)
+    export = tmp_path / "survey.csv"
+    export.write_text("Id,Score,Said,When,First\nR2,5,Lovely,2026-10-03T10:00:00Z,Priya\n")
+    with psycopg.connect(fresh_db) as conn:
+        ingest_file(conn, export, mapping=mapping_mod.load(allowed))
+        conn.commit()
+        names = dict(conn.execute("select response_id, customer_first_name from raw.feedback_responses").fetchall())
+    assert names == {"R1": None, "R2": "Priya"}
+
+    # the recognition email shows the name beside the customer's words, and nothing when there is none
+    from flows.publish.emails import render_recognition
+
+    row = {"program_definition": {"title": "T", "communications": {"default_locale": "en"}}, "locale": "en",
+           "full_name": "Alice Agent", "period": "2026-10", "points": 10, "amount_minor": 500, "currency": "EUR",
+           "balance": 10, "manager_name": None, "tier_name": None, "next_tier_name": None, "points_to_next_tier": None,
+           "quotes": [{"text": "Lovely", "customer": "Priya", "kind": "csat", "score": 5, "channel": "email"},
+                      {"text": "Fine", "customer": None, "kind": "csat", "score": 4, "channel": "sms"}]}
+    _, text, html = render_recognition(environment(), row)
+    assert "(Priya, CSAT 5, email)" in text and "(CSAT 4, sms)" in text
+    assert "Priya &middot; CSAT 5" in html

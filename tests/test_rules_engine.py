@@ -152,3 +152,15 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
         full = conn.execute(rows).fetchall()
         assert conn.execute("select entry_id, points from marts.fct_ledger_entries order by 1").fetchall() == ledger
     assert [r[:3] for r in full] == [r[:3] for r in incremental]
+
+    # an earlier night run again after a later one: R9 (given on 11-01) drops out, with a marker row
+    dbt.build(url, night="2026-10-31", program="e2e")
+    with psycopg.connect(url) as conn:
+        earlier = conn.execute(rows).fetchall()
+        marker = conn.execute("select employee_id, attribution_model from intermediate.int_feedback_attributed"
+                              " where response_id = 'R9'").fetchall()
+    assert marker == [(None, "past_night")]
+    dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
+    with psycopg.connect(url) as conn:
+        assert [r[:3] for r in conn.execute(rows).fetchall()] == [r[:3] for r in earlier]
+    assert "R9" not in {r[0] for r in earlier}

@@ -150,6 +150,8 @@ KINDS: dict[str, Kind] = {
                 Column("updated_at", "timestamptz"),
                 Column("customer_email_hash"),
                 Column("customer_phone_hash"),
+                # kept only through a mapping that allows it (customer_first_name_allowed)
+                Column("customer_first_name"),
             ),
             event_time="responded_at",
             hashed=(("customer_email", "customer_email_hash"), ("customer_phone", "customer_phone_hash")),

@@ -135,6 +135,11 @@ class Mapping(BaseModel):
     sheet: str | None = Field(default=None, description="xlsx: the sheet to read (default: the first)")
     timezone: str = "UTC"
     personal_data: list[str] = Field(default_factory=list)
+    customer_first_name_allowed: bool = Field(
+        default=False,
+        description="keep the customer's first name (feedback field customer_first_name); it then appears "
+        "beside their words in employee-facing messages. Without this, no first name is ever stored",
+    )
     api: ApiSource | None = None
     kinds: dict[str, KindMapping]
 
@@ -162,13 +167,19 @@ class Mapping(BaseModel):
             missing = [f for f in kind.required if f not in km.fields]
             if missing:
                 raise ValueError(f"kinds.{kind_name}: required field(s) not mapped: {', '.join(missing)}")
+            if "customer_first_name" in km.fields and not self.customer_first_name_allowed:
+                raise ValueError(
+                    f"kinds.{kind_name} maps customer_first_name, but the mapping does not allow it: set "
+                    "`customer_first_name_allowed: true` (the name then appears in employee-facing messages)"
+                )
         return self
 
     @classmethod
     def native(cls, kind_name: str, header: list[str]) -> Mapping:
         """Plaudit's own format: columns named as the kind's fields."""
         kind = KINDS[kind_name]
-        fields = {f: FieldSpec(column=f) for f in kind.input_fields if f in header}
+        # a customer's first name is kept only through a mapping that allows it, never from a bare file
+        fields = {f: FieldSpec(column=f) for f in kind.input_fields if f in header and f != "customer_first_name"}
         missing = [f for f in kind.required if f not in fields]
         if missing:
             raise IngestError(
@@ -178,7 +189,7 @@ class Mapping(BaseModel):
             )
         return cls.model_construct(
             name=None, format="csv", encoding="utf-8", delimiter=",", quotechar='"', sheet=None,
-            timezone="UTC", personal_data=[], api=None, kinds={kind_name: KindMapping.model_construct(fields=fields, where=[])},
+            timezone="UTC", personal_data=[], customer_first_name_allowed=False, api=None, kinds={kind_name: KindMapping.model_construct(fields=fields, where=[])},
         )
 
     def source_columns(self) -> set[str]:

@@ -1,7 +1,8 @@
 """Approval decisions on pending awards, with the refusals the product promises.
 
 Refused: an unknown award; an award already decided (or deferred); approving
-one's own award; a manager-level approver outside the nominee's manager chain.
+one's own award; a manager-level approver outside the nominee's manager chain;
+a finance-level approver not listed in the program's finance_approvers.
 """
 
 from __future__ import annotations
@@ -33,25 +34,51 @@ def list_awards(url: str, status: str | None = None) -> list[dict[str, Any]]:
 
 def decide(url: str, award_id: str, approver: str, decision: str, reason: str) -> dict[str, Any]:
     """Record one decision in one transaction; raise ApprovalError with the reason if refused."""
-    assert decision in ("approved", "rejected")
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        award = conn.execute(
-            "select * from plaudit.awards where award_id = %s for update", [award_id]
+        return decide_in(conn, award_id, approver, decision, reason)
+
+
+def decide_in(conn: psycopg.Connection[Any], award_id: str, approver: str, decision: str, reason: str) -> dict[str, Any]:
+    """One decision inside the caller's transaction (a dict_row connection)."""
+    if decision not in ("approved", "rejected"):
+        raise ApprovalError(f"decision {decision!r}: use approve or reject")
+    if not reason.strip():
+        raise ApprovalError("give a reason: it is recorded with the decision")
+    award = conn.execute(
+        "select * from plaudit.awards where award_id = %s for update", [award_id]
+    ).fetchone()
+    if award is None:
+        raise ApprovalError(f"no award with id {award_id!r}: `plaudit approvals list` shows the ids")
+    if award["status"] != "pending":
+        prior = conn.execute(
+            "select decision, decided_by, decided_at from plaudit.approval_decisions where award_id = %s",
+            [award_id],
         ).fetchone()
-        if award is None:
-            raise ApprovalError(f"no award with id {award_id!r}: `plaudit approvals list` shows the ids")
-        if award["status"] != "pending":
-            prior = conn.execute(
-                "select decision, decided_by, decided_at from plaudit.approval_decisions where award_id = %s",
-                [award_id],
-            ).fetchone()
-            why = (
-                f"it was already {prior['decision']} by {prior['decided_by']} on {prior['decided_at']:%Y-%m-%d %H:%M}"
-                if prior else f"its status is {award['status']} ({award['status_reason']})"
+        why = (
+            f"it was already {prior['decision']} by {prior['decided_by']} on {prior['decided_at']:%Y-%m-%d %H:%M}"
+            if prior else f"its status is {award['status']} ({award['status_reason']})"
+        )
+        raise ApprovalError(f"award {award_id} cannot be decided: {why}")
+    closed = conn.execute(
+        "select closed_by from plaudit.period_closes where program = %s and period = %s",
+        [award["program"], award["period"]],
+    ).fetchone()
+    if closed:
+        raise ApprovalError(f"award {award_id} belongs to {award['period']}, closed by {closed['closed_by']}: "
+                            "a closed period's awards cannot change")
+    if approver == award["employee_id"]:
+        raise ApprovalError(f"{approver} cannot decide on their own award {award_id}: ask their manager")
+    if award["approval_level"] == "finance":
+        (listed,) = conn.execute(
+            "select coalesce(definition -> 'awards' -> 'finance_approvers', '[]'::jsonb) from plaudit.program_versions"
+            " where program = %s and version_id = %s", [award["program"], award["version_id"]],
+        ).fetchone().values()
+        if approver not in listed:
+            raise ApprovalError(
+                f"{approver} is not a finance approver of program {award['program']}: award {award_id} is above "
+                f"the manager limit and needs one of {', '.join(listed) or '(none listed)'}"
             )
-            raise ApprovalError(f"award {award_id} cannot be decided: {why}")
-        if approver == award["employee_id"]:
-            raise ApprovalError(f"{approver} cannot decide on their own award {award_id}: ask their manager")
+    else:
         in_chain = conn.execute(
             """
             with recursive chain as (
@@ -69,13 +96,13 @@ def decide(url: str, award_id: str, approver: str, decision: str, reason: str) -
                 f"{approver} is not in the manager chain of {award['employee_id']}: a manager-level "
                 "award must be decided by the employee's manager or someone above them"
             )
-        conn.execute(
-            "insert into plaudit.approval_decisions (award_id, decision, decided_by, reason) values (%s, %s, %s, %s)",
-            [award_id, decision, approver, reason],
-        )
-        conn.execute(
-            "update plaudit.awards set status = %s, status_reason = %s where award_id = %s",
-            [decision, f"{decision} by {approver}: {reason}", award_id],
-        )
-        queued = queue_emails(conn, None) if decision == "approved" else 0  # type: ignore[arg-type]
-        return {"award_id": award_id, "decision": decision, "decided_by": approver, "reason": reason, "emails_queued": queued}
+    conn.execute(
+        "insert into plaudit.approval_decisions (award_id, decision, decided_by, reason) values (%s, %s, %s, %s)",
+        [award_id, decision, approver, reason],
+    )
+    conn.execute(
+        "update plaudit.awards set status = %s, status_reason = %s where award_id = %s",
+        [decision, f"{decision} by {approver}: {reason}", award_id],
+    )
+    queued = queue_emails(conn, None) if decision == "approved" else 0  # type: ignore[arg-type]
+    return {"award_id": award_id, "decision": decision, "decided_by": approver, "reason": reason, "emails_queued": queued}

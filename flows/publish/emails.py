@@ -154,6 +154,7 @@ select o.outbox_id, o.message_id, o.recipient_email, o.queued_at, o.attempts,
            select jsonb_agg(q order by q.goodness desc, q.responded_at desc)
            from (
                select f.comment as text, f.feedback_kind as kind, f.score, f.channel, f.responded_at,
+                      nullif(trim(f.customer_first_name), '') as customer,
                       (f.score - case f.feedback_kind when 'nps' then 0 when 'thumbs' then 0 else 1 end)::numeric / case f.feedback_kind when 'nps' then 10 when 'ces' then 6 when 'thumbs' then 1 else 4 end as goodness
                from plaudit.ledger_entries l
                join raw.feedback_responses f on l.source_kind = 'feedback' and f.response_id = l.source_id

@@ -180,6 +180,11 @@ def explain_award(url: str, award_id: str) -> dict[str, Any]:
             "select decision, decided_by, reason, decided_at from plaudit.approval_decisions where award_id = %s",
             [a["award_id"]],
         ).fetchone()
+        funding = conn.execute(
+            "select f.funding_source, nullif(f.account_id, '') as account_id, ac.account_name, f.amount_minor, f.currency"
+            " from plaudit.award_funding f left join raw.accounts ac on ac.account_id = nullif(f.account_id, '')"
+            " where f.award_id = %s order by f.funding_source desc, f.account_id", [a["award_id"]],
+        ).fetchall()
         value = Decimal(str((definition.get("awards") or {}).get("value_per_point", "0")))
         return {
             "award": a,
@@ -193,6 +198,7 @@ def explain_award(url: str, award_id: str) -> dict[str, Any]:
                 "auto_approve_up_to": (definition.get("awards") or {}).get("auto_approve_up_to"),
             },
             "budget": budget,
+            "funding": funding,
             "decision": decision,
         }
 
@@ -267,6 +273,10 @@ def render_award(x: dict[str, Any]) -> str:
         lines.append(_kv("budget", f"{money(b['committed_minor'], a['currency'])} committed of "
                                    f"{money(b['monthly_budget_minor'], a['currency'])} for {a['period']};"
                                    f" {b['deferred_awards']} award(s) deferred"))
+    if x["funding"]:
+        lines.append(_kv("funding", "; ".join(
+            f"{'company budget' if f['funding_source'] == 'company' else f['account_name'] or f['account_id']} "
+            f"{money(f['amount_minor'], f['currency'])}" for f in x["funding"])))
     lines.append(_kv("decision", f"{d['decision']} by {d['decided_by']} at {d['decided_at']}: {d['reason']}" if d else "none yet"))
     lines += ["", "points of the period by kind"]
     for r in x["entries_by_kind"]:

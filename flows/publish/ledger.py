@@ -19,6 +19,7 @@ class PublishResult:
     awards_pending: int = 0
     awards_deferred: int = 0
     emails_queued: int = 0
+    gaming_flags_held: int = 0
 
 
 def post_ledger(conn: psycopg.Connection, run_id: UUID) -> int:
@@ -47,7 +48,9 @@ def open_awards(conn: psycopg.Connection, run_id: UUID) -> dict[str, int]:
                 points, amount_minor, currency, approval_level, status, status_reason, run_id)
             select award_id, program, version_id, employee_id, award_kind, period,
                 points, amount_minor, currency, approval_level, proposed_status, status_reason, %s
-            from marts.fct_award_proposals
+            from marts.fct_award_proposals p
+            -- a closed period gets no new awards
+            where not exists (select 1 from plaudit.period_closes c where c.program = p.program and c.period = p.period)
             on conflict (award_id) do nothing
             returning award_id, status, status_reason
         ),
@@ -55,6 +58,12 @@ def open_awards(conn: psycopg.Connection, run_id: UUID) -> dict[str, int]:
             insert into plaudit.approval_decisions (award_id, decision, decided_by, reason)
             select award_id, 'approved', 'plaudit:auto', status_reason
             from inserted where status = 'approved'
+        ),
+        funded as (
+            -- the funding legs are frozen with the award
+            insert into plaudit.award_funding (award_id, funding_source, account_id, amount_minor, currency)
+            select f.award_id, f.funding_source, coalesce(f.account_id, ''), f.amount_minor, f.currency
+            from marts.fct_award_funding f join inserted i on i.award_id = f.award_id
         )
         select status, count(*) from inserted group by status
         """,
@@ -83,8 +92,22 @@ def queue_emails(conn: psycopg.Connection, run_id: UUID) -> int:
     ).rowcount
 
 
+def hold_flags(conn: psycopg.Connection, run_id: UUID | None) -> int:
+    """Record the night's new gaming flags: their feedback earns nothing until someone clears them."""
+    return conn.execute(
+        """
+        insert into plaudit.gaming_flags (flag_id, program, flag_kind, source_kind, source_id, employee_id, detail, run_id)
+        select flag_id, program, flag_kind, source_kind, source_id, employee_id, detail, %s
+        from intermediate.int_gaming_flags
+        on conflict (flag_id) do nothing
+        """,
+        [run_id],
+    ).rowcount
+
+
 def publish(conn: psycopg.Connection, run_id: UUID) -> PublishResult:
     result = PublishResult(ledger_entries_posted=post_ledger(conn, run_id))
+    result.gaming_flags_held = hold_flags(conn, run_id)
     opened = open_awards(conn, run_id)
     result.awards_auto_approved = opened.get("approved", 0)
     result.awards_pending = opened.get("pending", 0)
@@ -106,8 +129,13 @@ def preview(conn: psycopg.Connection) -> PublishResult:
             " group by proposed_status"
         ).fetchall()
     )
+    (flags,) = conn.execute(
+        "select count(*) from intermediate.int_gaming_flags f"
+        " where not exists (select 1 from plaudit.gaming_flags g where g.flag_id = f.flag_id)"
+    ).fetchone()  # type: ignore[misc]
     return PublishResult(
         ledger_entries_posted=posted,
+        gaming_flags_held=flags,
         awards_auto_approved=counts.get("approved", 0),
         awards_pending=counts.get("pending", 0),
         awards_deferred=counts.get("deferred", 0),

@@ -1,7 +1,7 @@
 """The period report: one self-contained HTML file (charts as inline SVG, no external resources).
 
 Participation, the points distribution, budget use by team, award status
-split, CSAT of recognised employees before and after their first recognition
+split, the funding split (company budget and co-funding accounts), CSAT of recognised employees before and after their first recognition
 against those not yet recognised, and the customers' words of the period.
 """
 
@@ -63,6 +63,16 @@ def build(url: str, program: str, period: str) -> dict[str, Any]:
             from plaudit.awards a join raw.employees e using (employee_id)
             where a.program = %(program)s and a.period = %(period)s group by 1, 2
             """, p).fetchall()
+        funding = conn.execute(
+            """
+            select case f.funding_source when 'company' then 'Company budget' else coalesce(ac.account_name, f.account_id) end
+                       as source,
+                   count(distinct f.award_id) as awards, sum(f.amount_minor) as minor
+            from plaudit.award_funding f join plaudit.awards a using (award_id)
+            left join raw.accounts ac on ac.account_id = nullif(f.account_id, '')
+            where a.program = %(program)s and a.period = %(period)s and a.status = 'approved'
+            group by 1 order by (min(f.funding_source) = 'company') desc, 3 desc
+            """, p).fetchall()
         csat = conn.execute(
             """
             with first_recognition as (
@@ -122,6 +132,9 @@ def build(url: str, program: str, period: str) -> dict[str, Any]:
         "budget_by_team": _bars(sorted(by_team.items(), key=lambda kv: -kv[1]), fmt="{:,.2f} " + prog.currency),
         "budget": money(budget, prog.currency), "committed": money(committed, prog.currency),
         "budget_pct": round(100 * committed / budget) if budget else 0,
+        "funding_split": [(f["source"], f["awards"], money(int(f["minor"]), prog.currency)) for f in funding],
+        "funding_chart": _bars([(f["source"], Decimal(int(f["minor"])) / 100) for f in funding],
+                               fmt="{:,.2f} " + prog.currency),
         "status_split": [(s, n, money(minor, prog.currency)) for s, (n, minor) in sorted(by_status.items())],
         "csat": [{"group": c["grp"], "employees": c["employees"],
                   "before": f"{c['before']:.2f}" if c["before"] is not None else "—",

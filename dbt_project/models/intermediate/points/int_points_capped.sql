@@ -4,13 +4,31 @@
 -- late arrival never changes what was posted), then by time and id. An entry
 -- past a cap keeps what still fits; the rest is recorded as capped_points,
 -- never silently dropped. Negative points (when a program allows them) pass
--- through and do not count toward a cap.
+-- through and do not count toward a cap. Feedback held by a gaming flag that
+-- nobody cleared earns nothing (int_gaming_flags).
 
 with
 
+flags as (
+
+    select * from {{ ref('int_gaming_flags') }}
+
+),
+
+decided as (
+
+    select * from {{ ref('stg_plaudit__gaming_flags') }}
+
+),
+
 points as (
 
-    select * from {{ ref('int_points_computed') }}
+    select p.* from {{ ref('int_points_computed') }} as p
+    where not exists (
+        select 1 from flags as f
+        where p.source_kind = f.source_kind and p.source_id = f.source_id and p.employee_id = f.employee_id
+            and not exists (select 1 from decided as d where d.flag_id = f.flag_id and d.status = 'cleared')
+    )
 
 ),
 

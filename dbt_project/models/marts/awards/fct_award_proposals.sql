@@ -5,7 +5,10 @@
 -- Money: amount_minor = round(points * value_per_point * 100), integer minor
 -- units, rounded half away from zero (PostgreSQL numeric round).
 -- Routing: up to the auto-approve threshold the award is approved without a
--- person; above it, the employee's manager must approve.
+-- person, unless it holds nomination points (a nomination always needs a
+-- manager); above it and up to manager_approves_up_to, the employee's manager
+-- (or someone above them) decides; above that, one of the program's finance
+-- approvers.
 -- Budget: within a period, awards are funded smallest first (so the budget
 -- reaches as many people as possible; ties by employee id); an award that
 -- would take the period past its budget is deferred with "budget exhausted".
@@ -31,6 +34,7 @@ period_points as (
         employee_id,
         period,
         sum(points) as points,
+        bool_or(entry_kind = 'nomination_points') as has_nomination,
         (to_date(period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date as period_end
     from entries
     group by employee_id, period
@@ -52,7 +56,9 @@ priced as (
         p.points,
         v.version_id,
         v.currency,
+        p.has_nomination,
         v.auto_approve_up_to_minor,
+        v.manager_approves_up_to_minor,
         v.monthly_budget_minor,
         round(p.points * v.value_per_point * 100)::bigint as amount_minor
     from closed_periods as p
@@ -73,6 +79,19 @@ budgeted as (
     from priced
     where amount_minor > 0
 
+),
+
+routed as (
+
+    select
+        budgeted.*,
+        case
+            when amount_minor <= auto_approve_up_to_minor and not coalesce(has_nomination, false) then 'auto'
+            when manager_approves_up_to_minor is null or amount_minor <= manager_approves_up_to_minor then 'manager'
+            else 'finance'
+        end as approval_level
+    from budgeted
+
 )
 
 select
@@ -85,15 +104,17 @@ select
     points::numeric(12, 2) as points,
     amount_minor,
     currency::char(3) as currency,
-    case when amount_minor <= auto_approve_up_to_minor then 'auto' else 'manager' end as approval_level,
+    approval_level,
     case
         when cumulative_minor > monthly_budget_minor then 'deferred'
-        when amount_minor <= auto_approve_up_to_minor then 'approved'
+        when approval_level = 'auto' then 'approved'
         else 'pending'
     end as proposed_status,
     case
         when cumulative_minor > monthly_budget_minor then 'budget exhausted'
-        when amount_minor <= auto_approve_up_to_minor then 'auto-approved: amount within the auto-approve threshold'
+        when approval_level = 'auto' then 'auto-approved: amount within the auto-approve threshold'
+        when approval_level = 'finance' then 'needs finance approval: amount above the manager limit'
+        when amount_minor <= auto_approve_up_to_minor then 'needs manager approval: it includes a customer nomination'
         else 'needs manager approval: amount above the auto-approve threshold'
     end as status_reason
-from budgeted
+from routed

@@ -6,6 +6,10 @@
 -- re-versioned program maps to the same entry, so nothing can be posted twice
 -- (a change to posted points will be a compensating entry). The publish step
 -- posts with "on conflict do nothing".
+--
+-- Period: the UTC month of the feedback, except that an entry not yet posted
+-- whose month finance has closed lands in the month after the last closed one
+-- (late feedback never changes a closed period); a posted entry keeps its period.
 
 with
 
@@ -15,21 +19,42 @@ entries as (
     union all
     select * from {{ ref('int_tier_bonuses') }}
 
+),
+
+posted as (
+
+    select * from {{ ref('stg_plaudit__ledger_entries') }}
+
+),
+
+last_closed as (
+
+    select max(period) as period from {{ ref('stg_plaudit__period_closes') }}
+
 )
 
 select
-    entry_id,
+    entries.entry_id,
     '{{ var("program") }}'::text as program,
-    version_id,
-    employee_id,
-    entry_kind,
-    source_kind,
-    source_id,
-    rule_id,
-    attribution_weight::numeric(9, 6) as attribution_weight,
-    multiplier::numeric(8, 4) as multiplier,
-    points::numeric(12, 2) as points,
-    capped_points::numeric(12, 2) as capped_points,
-    {{ period_of('effective_at') }}::char(7) as period,
-    effective_at::timestamptz as effective_at
+    entries.version_id,
+    entries.employee_id,
+    entries.entry_kind,
+    entries.source_kind,
+    entries.source_id,
+    entries.rule_id,
+    entries.attribution_weight::numeric(9, 6) as attribution_weight,
+    entries.multiplier::numeric(8, 4) as multiplier,
+    entries.points::numeric(12, 2) as points,
+    entries.capped_points::numeric(12, 2) as capped_points,
+    coalesce(
+        posted.period,
+        case
+            when {{ period_of('entries.effective_at') }} <= last_closed.period
+                then to_char(to_date(last_closed.period || '-01', 'YYYY-MM-DD') + interval '1 month', 'YYYY-MM')
+            else {{ period_of('entries.effective_at') }}
+        end
+    )::char(7) as period,
+    entries.effective_at::timestamptz as effective_at
 from entries
+left join posted on entries.entry_id = posted.entry_id
+cross join last_closed

@@ -18,6 +18,7 @@ renamed as (
 
         -- dimensions
         entry_kind,
+        period,
 
         -- numerics
         points,

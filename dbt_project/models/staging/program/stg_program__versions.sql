@@ -27,6 +27,8 @@ renamed as (
         -- settings read from the stored program definition (jsonb)
         coalesce(definition -> 'attribution' ->> 'comment_names', 'off') as comment_names,
         coalesce((definition ->> 'negative_points')::boolean, false) as negative_points,
+        round((definition -> 'awards' ->> 'manager_approves_up_to')::numeric * 100)::bigint
+            as manager_approves_up_to_minor,
         (definition -> 'caps' ->> 'per_day')::numeric(10, 2) as cap_per_day,
         (definition -> 'caps' ->> 'per_month')::numeric(12, 2) as cap_per_month,
         coalesce(definition -> 'fairness' ->> 'baseline', 'queue') as fairness_baseline,

@@ -17,6 +17,7 @@ renamed as (
         full_name,
         split_part(full_name, ' ', 1) as first_name,
         lower(email) as email,
+        email_hash,
         coalesce(nullif(locale, ''), 'en') as locale,
         team,
         cost_centre,

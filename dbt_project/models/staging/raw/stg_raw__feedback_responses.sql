@@ -15,6 +15,8 @@ renamed as (
         nullif(employee_id, '') as named_employee_id,
         customer_email_hash,
         customer_phone_hash,
+        -- only when the source's mapping allows it
+        nullif(trim(customer_first_name), '') as customer_first_name,
 
         -- dimensions
         feedback_kind,

@@ -1,0 +1,28 @@
+-- Gaming flags already published for this program, with what people decided.
+
+with
+
+source as (
+
+    select * from {{ source('plaudit', 'gaming_flags') }}
+    where program = '{{ var("program") }}'
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        flag_id,
+        employee_id,
+        source_id,
+
+        -- dimensions
+        flag_kind,
+        status
+
+    from source
+
+)
+
+select * from renamed
