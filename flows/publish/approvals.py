@@ -27,6 +27,23 @@ order by a.period, a.status, a.amount_minor desc, a.award_id
 """
 
 
+MANAGER_CHAIN_SQL = """
+with recursive chain as (
+    select manager_id, 1 as depth from raw.employees where employee_id = %(employee)s
+    union all
+    select e.manager_id, c.depth + 1 from raw.employees e join chain c on e.employee_id = c.manager_id
+    where c.depth < 50
+)
+select exists (select 1 from chain where manager_id = %(person)s) as in_chain
+"""
+
+
+def in_manager_chain(conn: psycopg.Connection[Any], employee_id: str, person: str) -> bool:
+    """Whether `person` is the employee's manager, or their manager's manager, and so on up."""
+    row = conn.execute(MANAGER_CHAIN_SQL, {"employee": employee_id, "person": person}).fetchone()
+    return bool(row and (row["in_chain"] if isinstance(row, dict) else row[0]))
+
+
 def list_awards(url: str, status: str | None = None) -> list[dict[str, Any]]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
         return conn.execute(LIST_SQL, {"status": status}).fetchall()
@@ -79,19 +96,8 @@ def decide_in(conn: psycopg.Connection[Any], award_id: str, approver: str, decis
                 f"the manager limit and needs one of {', '.join(listed) or '(none listed)'}"
             )
     else:
-        in_chain = conn.execute(
-            """
-            with recursive chain as (
-                select manager_id, 1 as depth from raw.employees where employee_id = %(nominee)s
-                union all
-                select e.manager_id, c.depth + 1 from raw.employees e join chain c on e.employee_id = c.manager_id
-                where c.depth < 50
-            )
-            select exists (select 1 from chain where manager_id = %(approver)s)
-            """,
-            {"nominee": award["employee_id"], "approver": approver},
-        ).fetchone()
-        if not in_chain or not in_chain["exists"]:
+        in_chain = in_manager_chain(conn, award["employee_id"], approver)
+        if not in_chain:
             raise ApprovalError(
                 f"{approver} is not in the manager chain of {award['employee_id']}: a manager-level "
                 "award must be decided by the employee's manager or someone above them"

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from flows.publish.approvals import in_manager_chain
 from plaudit.errors import ApprovalError
 
 LIST_SQL = """
@@ -66,24 +67,13 @@ def decide(url: str, flag_id: str, decider: str, decision: str, reason: str) -> 
             )
         if decider == flag["employee_id"]:
             raise ApprovalError(f"{decider} cannot decide a gaming flag raised on themselves")
-        allowed = conn.execute(
-            """
-            with recursive chain as (
-                select manager_id, 1 as depth from raw.employees where employee_id = %(employee)s
-                union all
-                select e.manager_id, c.depth + 1 from raw.employees e join chain c on e.employee_id = c.manager_id
-                where c.depth < 50
-            )
-            select exists (select 1 from chain where manager_id = %(decider)s)
-                or exists (
-                    select 1 from plaudit.program_versions v
-                    where v.program = %(program)s
-                      and v.definition -> 'awards' -> 'finance_approvers' ? %(decider)s
-                ) as ok
-            """,
-            {"employee": flag["employee_id"], "decider": decider, "program": flag["program"]},
+        finance = conn.execute(
+            "select exists (select 1 from plaudit.program_versions where program = %s"
+            " and definition -> 'awards' -> 'finance_approvers' ? %s) as ok",
+            [flag["program"], decider],
         ).fetchone()
-        if not allowed or not allowed["ok"]:
+        allowed = in_manager_chain(conn, flag["employee_id"], decider) or bool(finance and finance["ok"])
+        if not allowed:
             raise ApprovalError(
                 f"{decider} may not decide flags on {flag['employee_id']}: it takes their manager (or someone above) "
                 "or a finance approver of the program"
