@@ -39,9 +39,10 @@ select exists (select 1 from chain where manager_id = %(person)s) as in_chain
 
 
 def in_manager_chain(conn: psycopg.Connection[Any], employee_id: str, person: str) -> bool:
-    """Whether `person` is the employee's manager, or their manager's manager, and so on up."""
+    """Whether `person` is the employee's manager, or their manager's manager, and so on up
+    (`conn` returns dict rows)."""
     row = conn.execute(MANAGER_CHAIN_SQL, {"employee": employee_id, "person": person}).fetchone()
-    return bool(row and (row["in_chain"] if isinstance(row, dict) else row[0]))
+    return bool(row and row["in_chain"])
 
 
 def list_awards(url: str, status: str | None = None) -> list[dict[str, Any]]:

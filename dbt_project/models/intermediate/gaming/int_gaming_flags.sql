@@ -48,10 +48,10 @@ versions as (
 
     select
         version_id,
-        (v.definition -> 'gaming' -> 'repeat_rater' ->> 'max_ratings')::integer as repeat_max,
-        (v.definition -> 'gaming' -> 'repeat_rater' ->> 'days')::integer as repeat_days,
-        (v.definition -> 'gaming' ->> 'reassigned_within_minutes')::integer as reassign_minutes
-    from {{ source('program', 'program_versions') }} as v
+        gaming_repeat_max as repeat_max,
+        gaming_repeat_days as repeat_days,
+        gaming_reassign_minutes as reassign_minutes
+    from {{ ref('stg_program__versions') }}
     where program = '{{ var("program") }}'
 
 ),

@@ -1,5 +1,4 @@
--- Tiers of each program version, from rolling 12-month points, with the next
--- tier's threshold (null for the top tier).
+-- Tiers of each program version, from rolling 12-month points, lowest first.
 
 with
 
@@ -28,8 +27,4 @@ renamed as (
 
 )
 
-select
-    renamed.*,
-    lead(tier_name) over (partition by program, version_id order by tier_rank) as next_tier_name,
-    lead(min_points) over (partition by program, version_id order by tier_rank) as next_tier_min_points
-from renamed
+select * from renamed

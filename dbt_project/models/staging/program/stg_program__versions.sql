@@ -36,6 +36,9 @@ renamed as (
         coalesce((definition -> 'fairness' ->> 'min_feedback')::integer, 10) as fairness_min_feedback,
         (definition -> 'fairness' -> 'bonus' ->> 'top')::integer as fairness_bonus_top,
         (definition -> 'fairness' -> 'bonus' ->> 'points')::numeric(10, 2) as fairness_bonus_points,
+        (definition -> 'gaming' -> 'repeat_rater' ->> 'max_ratings')::integer as gaming_repeat_max,
+        (definition -> 'gaming' -> 'repeat_rater' ->> 'days')::integer as gaming_repeat_days,
+        (definition -> 'gaming' ->> 'reassigned_within_minutes')::integer as gaming_reassign_minutes,
 
         -- dates
         loaded_at,
