@@ -232,6 +232,11 @@ class RepeatRater(_Strict):
     days: int = Field(ge=1, le=366, description="the window, in days")
 
 
+class NominationBurst(_Strict):
+    max_nominations: int = Field(ge=1, description="nominations of one employee from one email domain allowed")
+    days: int = Field(ge=1, le=366, description="the window, in days")
+
+
 class Gaming(_Strict):
     repeat_rater: RepeatRater | None = Field(
         default=None, description="hold ratings past max_ratings from one customer for one employee within `days`",
@@ -239,6 +244,10 @@ class Gaming(_Strict):
     reassigned_within_minutes: int | None = Field(
         default=None, ge=1, le=1440,
         description="hold a rating when the credited employee touched the interaction this close before it",
+    )
+    nomination_burst: NominationBurst | None = Field(
+        default=None, description="hold nominations for one employee past max_nominations from customers sharing "
+        "an email domain within `days`",
     )
 
 
@@ -252,6 +261,10 @@ class Awards(_Strict):
     max_award: Money = Field(description="a single award above this is treated as a data error (quality gate)")
     finance_approvers: list[str] = Field(
         default_factory=list, description="employee ids of finance: they receive the monthly close reminder"
+    )
+    instant: list[Literal["nomination", "milestone", "challenge"]] = Field(
+        default_factory=list, description="entry kinds paid as an award of their own the night they post, "
+        "instead of with the month",
     )
 
     _money = field_validator("value_per_point", "auto_approve_up_to", "manager_approves_up_to", "max_award",
@@ -271,9 +284,22 @@ class Awards(_Strict):
 
 
 class Budget(_Strict):
-    monthly: Money
+    monthly: Money = Field(description="what the program may spend per period, all teams together")
+    teams: dict[str, Money] = Field(
+        default_factory=dict, description="a period's limit per team (the employee's team at the period's end)"
+    )
+    cost_centres: dict[str, Money] = Field(
+        default_factory=dict, description="a period's limit per cost centre (the employee's at the period's end)"
+    )
 
     _money = field_validator("monthly", mode="before")(_no_float)
+
+    @field_validator("teams", "cost_centres", mode="before")
+    @classmethod
+    def _no_float_values(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: _no_float(x) for k, x in v.items()}
+        return v
 
 
 class Communications(_Strict):

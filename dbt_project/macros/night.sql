@@ -82,3 +82,13 @@
     null::integer as score,
     ({{ effective_at }})::timestamptz as effective_at
 {%- endmacro %}
+
+{# Whether an entry kind is paid as an instant award under a version's
+   `awards.instant` list (jsonb): nominations, milestones, challenges. #}
+{% macro is_instant(entry_kind, instant_kinds) -%}
+    coalesce({{ instant_kinds }} ? (case {{ entry_kind }}
+        when 'nomination_points' then 'nomination'
+        when 'milestone' then 'milestone'
+        when 'challenge_bonus' then 'challenge'
+    end), false)
+{%- endmacro %}

@@ -97,6 +97,7 @@ class _KindPlan:
     filters: list  # type: ignore[type-arg]
     hashed: dict[str, str]  # input field → hashed column
     also_hashed: dict[str, str]
+    domain_hashed: dict[str, str]
 
 
 def _landing_columns(kinds: list[Kind]) -> list[str]:
@@ -119,6 +120,7 @@ def _plans(mapping: Mapping) -> list[_KindPlan]:
             filters=list(km.where),
             hashed=dict(kind.hashed),
             also_hashed=dict(kind.also_hashed),
+            domain_hashed=dict(kind.domain_hashed),
         ))
     return plans
 
@@ -198,6 +200,9 @@ def load_rows(
                     if fname in plan.hashed:  # stored only as a keyed hash
                         if value is not None:
                             out[position[plan.hashed[fname]]] = personal.keyed_hash(fname, value, secret)
+                            if fname in plan.domain_hashed and "@" in value:
+                                domain = value.rsplit("@", 1)[1]
+                                out[position[plan.domain_hashed[fname]]] = personal.keyed_hash("domain", domain, secret)
                         continue
                     out[position[fname]] = value
                     if value is not None and fname in plan.also_hashed:

@@ -21,7 +21,7 @@ from flows.ingest.kinds import KINDS
 from plaudit.errors import IngestError
 
 # Master data first, so a night's events find their employees.
-INGEST_ORDER = ["employees", "accounts", "interactions", "participants", "feedback", "nominations"]
+INGEST_ORDER = ["employees", "accounts", "exchange_rates", "interactions", "participants", "feedback", "nominations"]
 SUFFIXES = {".csv", ".jsonl", ".ndjson", ".xlsx"}
 
 

@@ -34,6 +34,8 @@ class Kind:
     hashed: tuple[tuple[str, str], ...] = ()
     # Input fields kept in clear and also hashed (employee emails, for self-feedback checks).
     also_hashed: tuple[tuple[str, str], ...] = ()
+    # Input email fields whose domain is also kept as a keyed hash (nomination rings).
+    domain_hashed: tuple[tuple[str, str], ...] = ()
 
     @property
     def required(self) -> list[str]:
@@ -43,6 +45,7 @@ class Kind:
     def input_fields(self) -> list[str]:
         """Fields a file or mapping may provide (hashed columns are fed by their input field)."""
         hashed_cols = {col for _, col in self.hashed + self.also_hashed}
+        hashed_cols |= {col for _, col in self.domain_hashed}
         return [c.name for c in self.columns if c.name not in hashed_cols] + [f for f, _ in self.hashed]
 
 
@@ -182,9 +185,32 @@ KINDS: dict[str, Kind] = {
                 Column("nominated_at", "timestamptz", required=True),
                 Column("updated_at", "timestamptz"),
                 Column("customer_email_hash"),
+                Column("customer_domain_hash"),
             ),
             event_time="nominated_at",
             hashed=(("customer_email", "customer_email_hash"),),
+            domain_hashed=(("customer_email", "customer_domain_hash"),),
+        ),
+        Kind(
+            "exchange_rates",
+            "exchange_rates",
+            ("rate_date", "from_currency", "to_currency"),
+            (
+                Column("rate_date", "date", required=True),
+                Column("from_currency", required=True),
+                Column("to_currency", required=True),
+                Column("rate", "numeric", required=True),
+                Column("updated_at", "timestamptz"),
+            ),
+            # a rate may be corrected by a later file
+            updatable=True,
+            extra_checks=(
+                ("rate::numeric <= 0", "'rate ' || rate || ' is not above 0'"),
+                (
+                    "from_currency !~ '^[A-Z]{3}$' or to_currency !~ '^[A-Z]{3}$'",
+                    "'currencies are ISO 4217 codes like EUR: got ' || from_currency || ' and ' || to_currency",
+                ),
+            ),
         ),
     ]
 }

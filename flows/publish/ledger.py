@@ -40,17 +40,26 @@ def post_ledger(conn: psycopg.Connection, run_id: UUID) -> int:
 
 
 def open_awards(conn: psycopg.Connection, run_id: UUID) -> dict[str, int]:
-    """Create awards from the proposals; auto-approved ones get their decision at once."""
+    """Create awards from the proposals; auto-approved ones get their decision at once.
+
+    Rows go in the budget's order: the database's budget trigger
+    (plaudit.keep_within_budget) defers any that would overspend, so the
+    statuses returned are the ones that stuck, and only awards that were not
+    deferred get funding legs.
+    """
     rows = conn.execute(
         """
         with inserted as (
             insert into plaudit.awards (award_id, program, version_id, employee_id, award_kind, period,
-                points, amount_minor, currency, approval_level, status, status_reason, run_id)
+                points, amount_minor, currency, approval_level, status, status_reason, run_id,
+                team, cost_centre, carried_from, source_entry_id, points_period)
             select award_id, program, version_id, employee_id, award_kind, period,
-                points, amount_minor, currency, approval_level, proposed_status, status_reason, %s
+                points, amount_minor, currency, approval_level, proposed_status, status_reason, %s,
+                team, cost_centre, carried_from, source_entry_id, points_period
             from marts.fct_award_proposals p
             -- a closed period gets no new awards
             where not exists (select 1 from plaudit.period_closes c where c.program = p.program and c.period = p.period)
+            order by period, budget_order, instant_at, amount_minor, award_id
             on conflict (award_id) do nothing
             returning award_id, status, status_reason
         ),
@@ -61,9 +70,12 @@ def open_awards(conn: psycopg.Connection, run_id: UUID) -> dict[str, int]:
         ),
         funded as (
             -- the funding legs are frozen with the award
-            insert into plaudit.award_funding (award_id, funding_source, account_id, amount_minor, currency)
-            select f.award_id, f.funding_source, coalesce(f.account_id, ''), f.amount_minor, f.currency
+            insert into plaudit.award_funding (award_id, funding_source, account_id, amount_minor, currency,
+                account_currency, account_amount_minor, rate, rate_date)
+            select f.award_id, f.funding_source, coalesce(f.account_id, ''), f.amount_minor, f.currency,
+                f.account_currency, f.account_amount_minor, f.rate, f.rate_date
             from marts.fct_award_funding f join inserted i on i.award_id = f.award_id
+            where i.status <> 'deferred'
         )
         select status, count(*) from inserted group by status
         """,

@@ -8,6 +8,9 @@
 --                      `days` days: every rating past the limit is held
 --   quick_reassignment the employee's first touch came within
 --                      `gaming.reassigned_within_minutes` minutes before the rating
+--   nomination_burst   more than `gaming.nomination_burst.max_nominations` nominations
+--                      of one employee from customers sharing an email domain (keyed
+--                      hash) within `days` days: every nomination past the limit is held
 --
 -- Thresholds are those of the version in force at the feedback.
 
@@ -50,7 +53,11 @@ versions as (
         version_id,
         gaming_repeat_max as repeat_max,
         gaming_repeat_days as repeat_days,
-        gaming_reassign_minutes as reassign_minutes
+        gaming_reassign_minutes as reassign_minutes,
+        gaming_burst_max as burst_max,
+        gaming_burst_days as burst_days,
+        effective_from,
+        effective_to
     from {{ ref('stg_program__versions') }}
     where program = '{{ var("program") }}'
 
@@ -143,13 +150,60 @@ reassign_flags as (
 
 ),
 
+nominations as (
+
+    select n.nomination_id, n.nominee_employee_id as employee_id, n.nominated_at, n.customer_domain_hash,
+        v.burst_max, v.burst_days
+    from {{ ref('stg_raw__nominations') }} as n
+    inner join versions as v
+        on (n.nominated_at at time zone 'UTC')::date >= v.effective_from
+        and (n.nominated_at at time zone 'UTC')::date < v.effective_to
+    where n.customer_domain_hash is not null and v.burst_max is not null
+
+),
+
+burst_counted as (
+
+    -- nominations of the same employee from the same domain in the window up to each one
+    select
+        n.nomination_id,
+        n.employee_id,
+        n.burst_max,
+        n.burst_days,
+        count(*) as nominations_in_window
+    from nominations as n
+    inner join nominations as earlier
+        on n.customer_domain_hash = earlier.customer_domain_hash
+        and n.employee_id = earlier.employee_id
+        and earlier.nominated_at > n.nominated_at - make_interval(days => n.burst_days)
+        and (earlier.nominated_at, earlier.nomination_id) <= (n.nominated_at, n.nomination_id)
+    group by n.nomination_id, n.employee_id, n.burst_max, n.burst_days
+
+),
+
+burst_flags as (
+
+    select
+        'nomination' as source_kind,
+        nomination_id as response_id,
+        employee_id,
+        'nomination_burst' as flag_kind,
+        'nomination ' || nominations_in_window || ' of this employee from one email domain within '
+            || burst_days || ' days (limit ' || burst_max || ')' as detail
+    from burst_counted
+    where nominations_in_window > burst_max
+
+),
+
 flags as (
 
-    select * from address_flags
+    select 'feedback' as source_kind, * from address_flags
     union all
-    select * from repeat_flags
+    select 'feedback', * from repeat_flags
     union all
-    select * from reassign_flags
+    select 'feedback', * from reassign_flags
+    union all
+    select * from burst_flags
 
 )
 
@@ -157,7 +211,7 @@ select distinct on (flag_id)
     md5(concat_ws('|', '{{ var("program") }}', flag_kind, response_id, employee_id)) as flag_id,
     '{{ var("program") }}'::text as program,
     flag_kind,
-    'feedback'::text as source_kind,
+    source_kind::text as source_kind,
     response_id as source_id,
     employee_id,
     detail

@@ -5,7 +5,7 @@
 -- past a cap keeps what still fits; the rest is recorded as capped_points,
 -- never silently dropped. Negative points (when a program allows them) pass
 -- through and do not count toward a cap. Feedback held by a gaming flag that
--- nobody cleared earns nothing (int_gaming_flags).
+-- nobody cleared earns nothing (int_gaming_flags), and so does retracted feedback.
 
 with
 
@@ -21,6 +21,12 @@ decided as (
 
 ),
 
+retracted as (
+
+    select * from {{ ref('stg_plaudit__feedback_retractions') }}
+
+),
+
 points as (
 
     select p.* from {{ ref('int_points_computed') }} as p
@@ -29,6 +35,7 @@ points as (
         where p.source_kind = f.source_kind and p.source_id = f.source_id and p.employee_id = f.employee_id
             and not exists (select 1 from decided as d where d.flag_id = f.flag_id and d.status = 'cleared')
     )
+    and not (p.source_kind = 'feedback' and exists (select 1 from retracted as r where r.response_id = p.source_id))
 
 ),
 

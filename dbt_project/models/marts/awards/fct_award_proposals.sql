@@ -1,6 +1,14 @@
--- Monthly awards for every period that has ended by the night: the employee's
--- points in the period times the value per point of the version in force on
--- the period's last day.
+-- Awards to create: periodic, instant and carried.
+--
+--   periodic  each employee's points in a period that has ended by the night,
+--             times the value per point of the version in force on the
+--             period's last day; entry kinds paid instantly are left out
+--   instant   one award per entry of a kind listed in `awards.instant`
+--             (nominations, milestones, challenges), the night it posts;
+--             not for a period whose periodic award already exists (it paid them)
+--   carried   an award deferred for budget is considered again in the next
+--             open period, once that period has ended, with the same points
+--             and amount (and deferred again if it still does not fit)
 --
 -- Money: amount_minor = round(points * value_per_point * 100), integer minor
 -- units, rounded half away from zero (PostgreSQL numeric round).
@@ -8,10 +16,14 @@
 -- person, unless it holds nomination points (a nomination always needs a
 -- manager); above it and up to manager_approves_up_to, the employee's manager
 -- (or someone above them) decides; above that, one of the program's finance
--- approvers.
--- Budget: within a period, awards are funded smallest first (so the budget
--- reaches as many people as possible; ties by employee id); an award that
--- would take the period past its budget is deferred with "budget exhausted".
+-- approvers. A carried award keeps its routing.
+-- Budget: awards already created (pending or approved) spend first; then the
+-- new ones, carried first, then instant ones by time, then periodic ones
+-- smallest first (so the budget reaches as many people as possible; ties by
+-- award id). An award that would take its team, then its cost centre, then
+-- the program past the period's budget is deferred with "budget exhausted".
+-- The database enforces the same limits when the award is inserted
+-- (plaudit.keep_within_budget), so two publishers at once never overspend.
 
 with
 
@@ -28,93 +40,270 @@ versions as (
 
 ),
 
-period_points as (
+existing as (
+
+    select * from {{ ref('stg_plaudit__awards') }}
+
+),
+
+history as (
+
+    select * from {{ ref('stg_raw__employee_history') }}
+
+),
+
+employees as (
+
+    select * from {{ ref('stg_raw__employees') }}
+
+),
+
+closes as (
+
+    select * from {{ ref('stg_plaudit__period_closes') }}
+
+),
+
+typed as (
+
+    select entries.*, {{ is_instant('entries.entry_kind', 'v.instant_kinds') }} as is_instant
+    from entries
+    inner join versions as v on entries.version_id = v.version_id
+
+),
+
+periodic as (
 
     select
+        md5(concat_ws('|', '{{ var("program") }}', period, employee_id, 'periodic')) as award_id,
+        'periodic' as award_kind,
         employee_id,
         period,
+        period as points_period,
+        null::text as carried_from,
+        null::text as source_entry_id,
         sum(points) as points,
         bool_or(entry_kind = 'nomination_points') as has_nomination,
-        (to_date(period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date as period_end
-    from entries
+        null::text as carried_level,
+        null::timestamptz as instant_at
+    from typed
+    where not is_instant
     group by employee_id, period
 
 ),
 
-closed_periods as (
+instant as (
 
-    select * from period_points
-    where period_end <= cast('{{ var("night") }}' as date)
+    select
+        md5(concat_ws('|', '{{ var("program") }}', entry_id, 'instant')) as award_id,
+        'instant' as award_kind,
+        t.employee_id,
+        t.period,
+        t.period as points_period,
+        null::text as carried_from,
+        t.entry_id as source_entry_id,
+        t.points,
+        t.entry_kind = 'nomination_points' as has_nomination,
+        null::text as carried_level,
+        t.effective_at as instant_at
+    from typed as t
+    where t.is_instant and t.points > 0
+        and not exists (
+            select 1 from existing as e
+            where e.employee_id = t.employee_id and e.period = t.period
+                and e.award_kind = 'periodic' and e.carried_from is null
+        )
+
+),
+
+carried as (
+
+    select
+        md5(concat_ws('|', '{{ var("program") }}', d.award_id, 'carried')) as award_id,
+        d.award_kind,
+        d.employee_id,
+        to_char(
+            to_date(greatest(d.period, (select max(period) from closes)) || '-01', 'YYYY-MM-DD') + interval '1 month',
+            'YYYY-MM'
+        ) as period,
+        d.points_period,
+        d.award_id as carried_from,
+        d.source_entry_id,
+        d.points,
+        false as has_nomination,
+        d.approval_level as carried_level,
+        null::timestamptz as instant_at
+    from existing as d
+    where d.status = 'deferred'
+        and not exists (select 1 from existing as c where c.carried_from = d.award_id)
+
+),
+
+candidates as (
+
+    select
+        c.*,
+        (to_date(c.period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date as period_end
+    from (
+        select * from periodic
+        union all
+        select * from instant
+        union all
+        select * from carried
+    ) as c
+
+),
+
+ready as (
+
+    -- periodic and carried awards once their period has ended; instant ones at once
+    select * from candidates
+    where award_kind = 'instant' or period_end <= cast('{{ var("night") }}' as date)
 
 ),
 
 priced as (
 
     select
-        p.employee_id,
-        p.period,
-        p.points,
+        r.*,
         v.version_id,
         v.currency,
-        p.has_nomination,
         v.auto_approve_up_to_minor,
         v.manager_approves_up_to_minor,
         v.monthly_budget_minor,
-        round(p.points * v.value_per_point * 100)::bigint as amount_minor
-    from closed_periods as p
+        coalesce(h.team, e.team) as team,
+        coalesce(h.cost_centre, e.cost_centre) as cost_centre,
+        round(r.points * v.value_per_point * 100)::bigint as amount_minor,
+        case r.award_kind when 'instant' then 1 when 'periodic' then 2 end as kind_order
+    from ready as r
     inner join versions as v
-        on p.period_end >= v.effective_from
-        and p.period_end < v.effective_to
+        on r.period_end >= v.effective_from
+        and r.period_end < v.effective_to
+    left join employees as e on r.employee_id = e.employee_id
+    left join history as h
+        on r.employee_id = h.employee_id
+        and h.valid_from <= r.period_end + interval '1 day'
+        and (h.valid_to is null or h.valid_to > r.period_end + interval '1 day')
 
 ),
 
-budgeted as (
+new_awards as (
 
     select
-        priced.*,
-        sum(amount_minor) over (
-            partition by period order by amount_minor, employee_id
-            rows between unbounded preceding and current row
-        ) as cumulative_minor
-    from priced
-    where amount_minor > 0
+        p.*,
+        round((v.budget_definition -> 'teams' ->> p.team)::numeric * 100)::bigint as team_budget_minor,
+        round((v.budget_definition -> 'cost_centres' ->> p.cost_centre)::numeric * 100)::bigint
+            as cost_centre_budget_minor,
+        case when p.carried_from is not null then 0 else p.kind_order end as budget_order
+    from priced as p
+    inner join versions as v on p.version_id = v.version_id
+    where p.amount_minor > 0
+        and not exists (select 1 from existing as x where x.award_id = p.award_id)
+
+),
+
+spent as (
+
+    select period, team, cost_centre, sum(amount_minor) as amount_minor
+    from existing
+    where status in ('pending', 'approved')
+    group by period, team, cost_centre
+
+),
+
+team_fit as (
+
+    select
+        n.*,
+        n.team_budget_minor is null
+        or coalesce((select sum(s.amount_minor) from spent as s where s.period = n.period and s.team = n.team), 0)
+            + sum(n.amount_minor) over (
+                partition by n.period, n.team order by n.budget_order, n.instant_at, n.amount_minor, n.award_id
+                rows between unbounded preceding and current row
+            ) <= n.team_budget_minor as fits_team
+    from new_awards as n
+
+),
+
+cost_centre_fit as (
+
+    select
+        t.*,
+        t.fits_team and (
+            t.cost_centre_budget_minor is null
+            or coalesce((select sum(s.amount_minor) from spent as s where s.period = t.period and s.cost_centre = t.cost_centre), 0)
+                + sum(t.amount_minor) filter (where t.fits_team) over (
+                    partition by t.period, t.cost_centre order by t.budget_order, t.instant_at, t.amount_minor, t.award_id
+                    rows between unbounded preceding and current row
+                ) <= t.cost_centre_budget_minor
+        ) as fits_cost_centre
+    from team_fit as t
+
+),
+
+program_fit as (
+
+    select
+        c.*,
+        c.fits_cost_centre and (
+            coalesce((select sum(s.amount_minor) from spent as s where s.period = c.period), 0)
+                + sum(c.amount_minor) filter (where c.fits_cost_centre) over (
+                    partition by c.period order by c.budget_order, c.instant_at, c.amount_minor, c.award_id
+                    rows between unbounded preceding and current row
+                ) <= c.monthly_budget_minor
+        ) as fits_budget,
+        case
+            when not c.fits_team then 'team ' || c.team
+            when not c.fits_cost_centre then 'cost centre ' || c.cost_centre
+            else 'the program'
+        end as budget_scope
+    from cost_centre_fit as c
 
 ),
 
 routed as (
 
     select
-        budgeted.*,
+        program_fit.*,
         case
+            when carried_level is not null then carried_level
             when amount_minor <= auto_approve_up_to_minor and not coalesce(has_nomination, false) then 'auto'
             when manager_approves_up_to_minor is null or amount_minor <= manager_approves_up_to_minor then 'manager'
             else 'finance'
         end as approval_level
-    from budgeted
+    from program_fit
 
 )
 
 select
-    md5(concat_ws('|', '{{ var("program") }}', period, employee_id, 'periodic')) as award_id,
+    award_id,
     '{{ var("program") }}'::text as program,
     version_id,
     employee_id,
-    'periodic'::text as award_kind,
+    award_kind::text as award_kind,
     period::char(7) as period,
+    points_period::char(7) as points_period,
+    carried_from,
+    source_entry_id,
+    team,
+    cost_centre,
     points::numeric(12, 2) as points,
     amount_minor,
     currency::char(3) as currency,
     approval_level,
+    budget_order,
     case
-        when cumulative_minor > monthly_budget_minor then 'deferred'
+        when not fits_budget then 'deferred'
         when approval_level = 'auto' then 'approved'
         else 'pending'
     end as proposed_status,
     case
-        when cumulative_minor > monthly_budget_minor then 'budget exhausted'
+        when not fits_budget then 'budget exhausted: ' || budget_scope || ' has no room left for ' || period
         when approval_level = 'auto' then 'auto-approved: amount within the auto-approve threshold'
         when approval_level = 'finance' then 'needs finance approval: amount above the manager limit'
-        when amount_minor <= auto_approve_up_to_minor then 'needs manager approval: it includes a customer nomination'
+        when has_nomination then 'needs manager approval: it includes a customer nomination'
         else 'needs manager approval: amount above the auto-approve threshold'
-    end as status_reason
+    end
+    || case when carried_from is not null then ' (carried from a deferred award)' else '' end as status_reason,
+    instant_at
 from routed

@@ -1,21 +1,31 @@
--- Funding legs of each award: what B2B accounts co-fund, and the company
+-- Funding legs of each new award: what B2B accounts co-fund, and the company
 -- budget pays the rest, so the legs of an award sum exactly to it.
 --
 --   account leg = floor(amount × points earned on the account's interactions
 --                 (and nominations) / the award's points × the account's share),
---                 in minor units: rounded down, the company pays the remainder;
---                 then limited by the account's monthly cap, awards taken in the
---                 same order as the budget (smallest first, then employee id)
+--                 in the award's minor units: rounded down, the company pays the
+--                 remainder; then limited by what is left of the account's
+--                 monthly cap, awards taken in the budget's order
 --   company leg = amount − the account legs
 --
--- Only accounts whose co-funding currency is the award's currency (or unset)
--- co-fund; deferred awards have no legs.
+-- An account whose co-funding currency differs from the award's pays its leg
+-- converted at the latest rate on or before the award date (the period's last
+-- day; an instant award's own day): account amount = floor(leg × rate) in the
+-- account's minor units. Its monthly cap is in its own currency. A missing rate
+-- leaves the leg's rate empty, which fails the build (assert_co_funding_has_rates)
+-- so nothing is published. Deferred awards have no legs.
 
 with
 
 awards as (
 
-    select * from {{ ref('fct_award_proposals') }}
+    select
+        *,
+        coalesce(
+            (instant_at at time zone 'UTC')::date,
+            (to_date(period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date
+        ) as award_date
+    from {{ ref('fct_award_proposals') }}
     where proposed_status <> 'deferred'
 
 ),
@@ -23,6 +33,13 @@ awards as (
 entries as (
 
     select * from {{ ref('fct_ledger_entries') }}
+
+),
+
+versions as (
+
+    select * from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
 
 ),
 
@@ -51,15 +68,33 @@ accounts as (
 
 ),
 
+rates as (
+
+    select * from {{ ref('stg_raw__exchange_rates') }}
+
+),
+
+used as (
+
+    -- what each account already co-funded per period, in its own currency
+    select account_id, period, sum(account_amount_minor) as amount_minor
+    from {{ ref('stg_plaudit__award_funding') }}
+    group by account_id, period
+
+),
+
 -- the account each entry was earned on (bonuses belong to no account)
 entry_accounts as (
 
     select
+        e.entry_id,
         e.employee_id,
         e.period,
+        {{ is_instant('e.entry_kind', 'v.instant_kinds') }} as is_instant,
         coalesce(i.account_id, n.account_id) as account_id,
         e.points
     from entries as e
+    inner join versions as v on e.version_id = v.version_id
     left join feedback as f on e.source_kind = 'feedback' and e.source_id = f.response_id
     left join interactions as i on f.interaction_id = i.interaction_id
     left join nominations as n on e.source_kind = 'nomination' and e.source_id = n.nomination_id
@@ -72,51 +107,78 @@ account_points as (
         a.award_id,
         a.period,
         a.amount_minor,
+        a.currency,
+        a.award_date,
+        a.budget_order,
+        a.instant_at,
         a.points as award_points,
         ac.account_id,
         ac.co_funding_share,
+        coalesce(ac.co_funding_currency, a.currency) as account_currency,
         round(ac.co_funding_monthly_cap * 100)::bigint as cap_minor,
         sum(ea.points) as account_points
     from awards as a
-    inner join entry_accounts as ea on a.employee_id = ea.employee_id and a.period = ea.period
-    inner join accounts as ac
-        on ea.account_id = ac.account_id
-        and (ac.co_funding_currency is null or ac.co_funding_currency = a.currency)
+    inner join entry_accounts as ea
+        on a.employee_id = ea.employee_id
+        and (
+            (a.source_entry_id is not null and ea.entry_id = a.source_entry_id)
+            or (a.source_entry_id is null and ea.period = a.points_period and not ea.is_instant)
+        )
+    inner join accounts as ac on ea.account_id = ac.account_id
     where a.points > 0
-    group by 1, 2, 3, 4, 5, 6, 7
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 
 ),
 
-uncapped as (
+converted as (
 
     select
-        account_points.*,
-        greatest(floor(amount_minor * account_points * co_funding_share / award_points), 0)::bigint as share_minor
-    from account_points
+        ap.*,
+        case when ap.account_currency = ap.currency then 1 else r.rate end as rate,
+        case when ap.account_currency = ap.currency then ap.award_date else r.valid_from end as rate_date,
+        greatest(floor(ap.amount_minor * ap.account_points * ap.co_funding_share / ap.award_points), 0)::bigint
+            as share_minor
+    from account_points as ap
+    left join rates as r
+        on r.from_currency = ap.currency
+        and r.to_currency = ap.account_currency
+        and ap.award_date >= r.valid_from
+        and ap.award_date < r.valid_to
 
 ),
 
 capped as (
 
     select
-        u.*,
+        c.*,
         case
-            when u.cap_minor is null then u.share_minor
+            when c.cap_minor is null then c.share_minor
             else greatest(0, least(
-                u.share_minor,
-                u.cap_minor - coalesce(sum(u.share_minor) over (
-                    partition by u.account_id, u.period order by u.amount_minor, u.award_id
+                c.share_minor,
+                floor((c.cap_minor - coalesce(u.amount_minor, 0)) / coalesce(c.rate, 1))::bigint
+                - coalesce(sum(c.share_minor) over (
+                    partition by c.account_id, c.period
+                    order by c.budget_order, c.instant_at, c.amount_minor, c.award_id
                     rows between unbounded preceding and 1 preceding
                 ), 0)
             ))
         end as leg_minor
-    from uncapped as u
+    from converted as c
+    left join used as u on c.account_id = u.account_id and c.period = u.period
 
 ),
 
 account_legs as (
 
-    select award_id, 'account' as funding_source, account_id, leg_minor as amount_minor, account_points
+    select
+        award_id,
+        account_id,
+        leg_minor as amount_minor,
+        account_points,
+        account_currency,
+        floor(leg_minor * rate)::bigint as account_amount_minor,
+        rate,
+        rate_date
     from capped
     where leg_minor > 0
 
@@ -128,7 +190,11 @@ select
     l.account_id,
     l.amount_minor::bigint as amount_minor,
     a.currency,
-    l.account_points::numeric(12, 2) as points_on_account
+    l.account_points::numeric(12, 2) as points_on_account,
+    l.account_currency::char(3) as account_currency,
+    l.account_amount_minor,
+    l.rate::numeric(18, 8) as rate,
+    l.rate_date
 from account_legs as l
 inner join awards as a on l.award_id = a.award_id
 
@@ -141,5 +207,9 @@ select
     (a.amount_minor - coalesce((select sum(l.amount_minor) from account_legs as l where l.award_id = a.award_id), 0))::bigint
         as amount_minor,
     a.currency,
-    null::numeric(12, 2) as points_on_account
+    null::numeric(12, 2) as points_on_account,
+    null::char(3) as account_currency,
+    null::bigint as account_amount_minor,
+    null::numeric(18, 8) as rate,
+    null::date as rate_date
 from awards as a

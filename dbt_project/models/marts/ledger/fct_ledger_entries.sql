@@ -7,17 +7,31 @@
 -- (a change to posted points will be a compensating entry). The publish step
 -- posts with "on conflict do nothing".
 --
--- Period: the UTC month of the feedback, except that an entry not yet posted
--- whose month finance has closed lands in the month after the last closed one
--- (late feedback never changes a closed period); a posted entry keeps its period.
+-- Corrections (int_ledger_corrections) are entries too: they never edit a
+-- posted entry.
+--
+-- Period: the UTC month of the feedback (a correction: the period of the entry
+-- it corrects), except that an entry not yet posted is late when finance has
+-- closed that month or the employee's periodic award for it already exists;
+-- a late entry lands in the next open period, the month after the later of
+-- the last closed period and the employee's last periodic award. So late
+-- feedback never changes a closed period or an award already made, and a
+-- correction to an already paid award is an adjustment in the next open
+-- period. A posted entry keeps its period.
 
 with
 
 entries as (
 
-    select * from {{ ref('int_points_earned') }}
+    select *, {{ period_of('effective_at') }} as natural_period from {{ ref('int_points_earned') }}
     union all
-    select * from {{ ref('int_tier_bonuses') }}
+    select *, {{ period_of('effective_at') }} from {{ ref('int_tier_bonuses') }}
+    union all
+    select
+        entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,
+        attribution_weight, rule_points, multiplier, points, capped_points,
+        channel, feedback_kind, score, effective_at, corrected_period
+    from {{ ref('int_ledger_corrections') }}
 
 ),
 
@@ -31,30 +45,51 @@ last_closed as (
 
     select max(period) as period from {{ ref('stg_plaudit__period_closes') }}
 
+),
+
+last_awarded as (
+
+    -- each employee's latest periodic award (carried awards reconsider an older one)
+    select employee_id, max(period) as period
+    from {{ ref('stg_plaudit__awards') }}
+    where award_kind = 'periodic' and carried_from is null
+    group by employee_id
+
+),
+
+placed as (
+
+    select
+        entries.*,
+        posted.period as posted_period,
+        case
+            when entries.natural_period <= last_closed.period or entries.natural_period <= last_awarded.period
+                then to_char(
+                    to_date(greatest(last_closed.period, last_awarded.period) || '-01', 'YYYY-MM-DD') + interval '1 month',
+                    'YYYY-MM'
+                )
+            else entries.natural_period
+        end as open_period
+    from entries
+    left join posted on entries.entry_id = posted.entry_id
+    cross join last_closed
+    left join last_awarded on entries.employee_id = last_awarded.employee_id
+
 )
 
 select
-    entries.entry_id,
+    entry_id,
     '{{ var("program") }}'::text as program,
-    entries.version_id,
-    entries.employee_id,
-    entries.entry_kind,
-    entries.source_kind,
-    entries.source_id,
-    entries.rule_id,
-    entries.attribution_weight::numeric(9, 6) as attribution_weight,
-    entries.multiplier::numeric(8, 4) as multiplier,
-    entries.points::numeric(12, 2) as points,
-    entries.capped_points::numeric(12, 2) as capped_points,
-    coalesce(
-        posted.period,
-        case
-            when {{ period_of('entries.effective_at') }} <= last_closed.period
-                then to_char(to_date(last_closed.period || '-01', 'YYYY-MM-DD') + interval '1 month', 'YYYY-MM')
-            else {{ period_of('entries.effective_at') }}
-        end
-    )::char(7) as period,
-    entries.effective_at::timestamptz as effective_at
-from entries
-left join posted on entries.entry_id = posted.entry_id
-cross join last_closed
+    version_id,
+    employee_id,
+    entry_kind,
+    source_kind,
+    source_id,
+    rule_id,
+    attribution_weight::numeric(9, 6) as attribution_weight,
+    multiplier::numeric(8, 4) as multiplier,
+    points::numeric(12, 2) as points,
+    capped_points::numeric(12, 2) as capped_points,
+    coalesce(posted_period, open_period)::char(7) as period,
+    effective_at::timestamptz as effective_at
+from placed

@@ -14,13 +14,20 @@ renamed as (
     select
         -- ids
         entry_id,
+        program,
+        version_id,
         employee_id,
+        source_kind,
+        source_id,
+        rule_id,
 
         -- dimensions
         entry_kind,
         period,
 
         -- numerics
+        attribution_weight,
+        multiplier,
         points,
         capped_points,
 

@@ -39,6 +39,11 @@ renamed as (
         (definition -> 'gaming' -> 'repeat_rater' ->> 'max_ratings')::integer as gaming_repeat_max,
         (definition -> 'gaming' -> 'repeat_rater' ->> 'days')::integer as gaming_repeat_days,
         (definition -> 'gaming' ->> 'reassigned_within_minutes')::integer as gaming_reassign_minutes,
+        (definition -> 'gaming' -> 'nomination_burst' ->> 'max_nominations')::integer as gaming_burst_max,
+        (definition -> 'gaming' -> 'nomination_burst' ->> 'days')::integer as gaming_burst_days,
+        definition -> 'budget' as budget_definition,
+        -- what awards.instant pays at once: nomination, milestone, challenge (see macro is_instant)
+        coalesce(definition -> 'awards' -> 'instant', '[]'::jsonb) as instant_kinds,
 
         -- dates
         loaded_at,

@@ -14,6 +14,8 @@ renamed as (
         employee_id as nominee_employee_id,
         account_id,
         customer_id,
+        customer_email_hash,
+        customer_domain_hash,
 
         -- dimensions
         channel,
