@@ -17,7 +17,7 @@ TABLES = {
 
 ENTRY_KINDS = [
     "feedback_points", "nomination_points", "comment_named_bonus", "streak_bonus", "milestone",
-    "challenge_bonus", "leaderboard_bonus", "tier_bonus",
+    "challenge_bonus", "leaderboard_bonus", "tier_bonus", "correction", "reversal",
 ]
 
 

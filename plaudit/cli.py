@@ -34,6 +34,7 @@ approvals_app = typer.Typer(help="Awards waiting for a decision: list, show, app
 payouts_app = typer.Typer(help="Payout tables for finance: export.", no_args_is_help=True)
 period_app = typer.Typer(help="Accounting periods: close.", no_args_is_help=True)
 flags_app = typer.Typer(help="Gaming flags: list, clear, confirm.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Customer feedback: retract.", no_args_is_help=True)
 explain_app = typer.Typer(help="Why an entry or an award exists: the feedback, the rule, the numbers.",
                           no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -46,6 +47,7 @@ app.add_typer(explain_app, name="explain")
 app.add_typer(payouts_app, name="payouts")
 app.add_typer(flags_app, name="flags")
 app.add_typer(period_app, name="period")
+app.add_typer(feedback_app, name="feedback")
 
 out = Console()
 err = Console(stderr=True)
@@ -673,6 +675,24 @@ def flags_confirm(
 ) -> None:
     """Gaming: keep the feedback held, and reverse any points it already posted."""
     _decide_flag(flag_id, as_employee, "confirmed", reason, as_json)
+
+
+@feedback_app.command("retract")
+def feedback_retract(
+    response_id: str = typer.Argument(..., help="the feedback's response id"),
+    as_employee: str = typer.Option(..., "--as", help="your employee id (a finance approver of the program)"),
+    reason: str = typer.Option(..., help="why: withdrawn by the customer, found invalid, ..."),
+    program: str = typer.Option("demo", help="program name"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Feedback withdrawn or invalid: it earns nothing from the next night on, and what it already
+    posted is reversed by correction entries (an adjustment in the next open period once paid)."""
+    from flows.publish.retractions import retract
+
+    r = retract(_url(), program, response_id, as_employee, reason)
+    _json(r) if as_json else out.print(
+        f"feedback {response_id} retracted by {as_employee}; {r['points_to_reverse']} posted point(s) will be "
+        "reversed by the next night")
 
 
 # ------------------------------------------------------------------ explain

@@ -1,7 +1,9 @@
 -- Compensating entries for posted feedback and nomination points that the
 -- rules no longer call for, or call for differently: the feedback was
--- retracted, held by a gaming flag, re-attributed to someone else (the
--- interaction was reassigned), or its score corrected. The ledger is never
+-- retracted, re-attributed to someone else (the interaction was reassigned),
+-- or its score corrected. Posted points of feedback held by a gaming flag
+-- nobody has decided yet are left alone: `plaudit flags confirm` reverses them,
+-- `clear` keeps them. The ledger is never
 -- edited; each correction is a new entry of kind `correction` whose points
 -- bring the entry's net (its points plus every earlier correction or
 -- reversal of it) to what the rules now give:
@@ -33,10 +35,23 @@ retracted as (
 
 ),
 
+undecided_flags as (
+
+    select f.source_kind, f.source_id, f.employee_id
+    from {{ ref('int_gaming_flags') }} as f
+    left join {{ ref('stg_plaudit__gaming_flags') }} as d on f.flag_id = d.flag_id
+    where coalesce(d.status, 'held') = 'held'
+
+),
+
 originals as (
 
-    select * from posted
-    where source_kind in ('feedback', 'nomination')
+    select * from posted as p
+    where p.source_kind in ('feedback', 'nomination')
+        and not exists (
+            select 1 from undecided_flags as u
+            where u.source_kind = p.source_kind and u.source_id = p.source_id and u.employee_id = p.employee_id
+        )
 
 ),
 

@@ -20,8 +20,10 @@
 -- Budget: awards already created (pending or approved) spend first; then the
 -- new ones, carried first, then instant ones by time, then periodic ones
 -- smallest first (so the budget reaches as many people as possible; ties by
--- award id). An award that would take its team, then its cost centre, then
--- the program past the period's budget is deferred with "budget exhausted".
+-- award id). They queue: the first award that would take its team, its cost
+-- centre or the program past the period's budget is deferred with "budget
+-- exhausted", and so is every award behind it in that queue (nothing
+-- overtakes a deferred award).
 -- The database enforces the same limits when the award is inserted
 -- (plaudit.keep_within_budget), so two publishers at once never overspend.
 

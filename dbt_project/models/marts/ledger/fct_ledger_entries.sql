@@ -7,8 +7,8 @@
 -- (a change to posted points will be a compensating entry). The publish step
 -- posts with "on conflict do nothing".
 --
--- Corrections (int_ledger_corrections) are entries too: they never edit a
--- posted entry.
+-- Corrections (int_ledger_corrections) and reversals (`plaudit flags confirm`)
+-- are entries too, new and already posted: they never edit a posted entry.
 --
 -- Period: the UTC month of the feedback (a correction: the period of the entry
 -- it corrects), except that an entry not yet posted is late when finance has
@@ -32,6 +32,14 @@ entries as (
         attribution_weight, rule_points, multiplier, points, capped_points,
         channel, feedback_kind, score, effective_at, corrected_period
     from {{ ref('int_ledger_corrections') }}
+    union all
+    -- corrections and reversals already posted (the rules no longer produce them)
+    select
+        entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,
+        attribution_weight, points, multiplier, points, capped_points,
+        null, null, null, effective_at, period
+    from {{ ref('stg_plaudit__ledger_entries') }}
+    where source_kind = 'ledger_entry'
 
 ),
 
