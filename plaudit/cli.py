@@ -810,13 +810,27 @@ def _demo_finance(out_dir: Path) -> None:
     with psycopg.connect(url) as conn:
         deferred = conn.execute("select count(*), coalesce(sum(amount_minor), 0) from plaudit.awards"
                                 " where program = 'demo' and period = '2026-10' and status = 'deferred'").fetchone()
+        by_scope = conn.execute(
+            "select case when status_reason like 'budget exhausted: team %%' then 'the team''s budget'"
+            " when status_reason like 'budget exhausted%%' then 'the program''s budget' else 'not decided' end, count(*)"
+            " from plaudit.awards where program = 'demo' and period = '2026-10' and status = 'deferred'"
+            " group by 1 order by 1").fetchall()
+        (instant,) = conn.execute("select count(*) from plaudit.awards where program = 'demo' and period = '2026-10'"
+                                  " and award_kind = 'instant' and status = 'approved'").fetchone()
     held = list_flags(url, "held")
     out.print("\n[bold]October, closed by finance[/bold]" + ("" if closed_now else " (earlier)"))
     out.print(f"  {len(pending)} pending award(s) decided by managers and finance; "
               f"{len(x.sections['by_employee'])} approved, {money(x.totals['awards_minor'], 'EUR')} in all", soft_wrap=True)
-    out.print(f"  {deferred[0]} award(s) deferred (budget exhausted), {money(deferred[1], 'EUR')}", soft_wrap=True)
+    out.print(f"  {instant} of them instant awards for customer nominations, paid the night each arrived",
+              soft_wrap=True)
+    out.print(f"  {deferred[0]} award(s) deferred, {money(deferred[1], 'EUR')} ("
+              + ", ".join(f"{n} by {scope}" for scope, n in by_scope)
+              + "): they are considered again in November", soft_wrap=True)
     for a in x.sections["co_funding_statement"]:
-        out.print(f"  co-funded by {a['account_name']}: {money(a['amount_minor'], a['currency'])}"
+        paid = money(a["amount_minor"], a["currency"])
+        if a["account_currency"] != a["currency"]:
+            paid += f" = {money(a['account_amount_minor'], a['account_currency'])}"
+        out.print(f"  co-funded by {a['account_name']}: {paid}"
                   f" ({a['awards']} award(s), {Decimal(a['co_funding_share']) * 100:.0f}% share)", soft_wrap=True)
     kinds: dict[str, int] = {}
     for f in held:

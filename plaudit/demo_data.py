@@ -39,7 +39,7 @@ TEAMS = [
 ACCOUNTS = [
     ("Northwind Traders", "0.5000", "300.00"), ("Contoso Retail", None, None),
     ("Fabrikam Health", "0.2500", "150.00"), ("Tailspin Travel", None, None),
-    ("Wide World Importers", None, None), ("Adventure Works", "0.5000", "80.00"),
+    ("Wide World Importers", None, None), ("Adventure Works", "0.5000", "80.00", "GBP"),
     ("Litware Clinics", None, None), ("Proseware Logistics", None, None),
 ]
 CHANNELS = ["email", "sms", "whatsapp", "in_app", "web", "phone", "qr_kiosk"]
@@ -120,7 +120,9 @@ def generate(
     """Write the six exports into `out`; return rows written per file."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
-    counts = {k: 0 for k in ("employees", "accounts", "interactions", "participants", "feedback", "nominations")}
+    counts = {k: 0 for k in ("employees", "accounts", "exchange_rates", "interactions", "participants", "feedback",
+                             "nominations")}
+    extra = random.Random(seed + 1)  # for what was added later, so the rest of the data stays as it was
     end = start + timedelta(days=days)
 
     # --- employees: a head of CX, a lead per team, agents under the leads
@@ -157,15 +159,26 @@ def generate(
     # --- accounts: named B2B accounts (some co-fund rewards) and one consumer account
     f, w = _writer(out, "accounts.csv", ["account_id", "account_name", "segment", "co_funding_share",
                                           "co_funding_monthly_cap", "currency"])
+    domains: dict[str, str] = {}
     with f:
         account_ids = []
-        for i, (name, share, cap) in enumerate(ACCOUNTS, start=1):
+        for i, (name, share, cap, *currency) in enumerate(ACCOUNTS, start=1):
             aid = f"A{i:03d}"
             account_ids.append(aid)
-            w.writerow([aid, name, "b2b", share or "", cap or "", "EUR" if share else ""])
+            domains[aid] = name.lower().replace(" ", "-") + ".example"
+            w.writerow([aid, name, "b2b", share or "", cap or "", (currency or ["EUR"])[0] if share else ""])
             counts["accounts"] += 1
         w.writerow(["A900", "Consumers", "b2c", "", "", ""])
         counts["accounts"] += 1
+
+    # --- exchange rates for the co-funding account that pays in pounds: the first of each month
+    f, w = _writer(out, "exchange_rates.csv", ["rate_date", "from_currency", "to_currency", "rate"])
+    with f:
+        month = start.replace(day=1)
+        while month < end:
+            w.writerow([month.isoformat(), "EUR", "GBP", f"{extra.uniform(0.84, 0.88):.4f}"])
+            counts["exchange_rates"] += 1
+            month = (month + timedelta(days=32)).replace(day=1)
 
     # --- interactions, participants, feedback, nominations: streamed day by day
     agents = [e for e in roster if e.role not in ("head_of_cx", "team_lead")]
@@ -175,7 +188,7 @@ def generate(
     ff, wf = _writer(out, "feedback.csv", ["response_id", "interaction_id", "employee_id", "feedback_kind", "score",
                                             "comment", "channel", "responded_at", "customer_email"])
     fn, wn = _writer(out, "nominations.csv", ["nomination_id", "employee_id", "account_id", "customer_id", "reason",
-                                               "channel", "nominated_at"])
+                                               "channel", "nominated_at", "customer_email"])
     with fi, fp, ff, fn:
         seq = 0
         day = start
@@ -223,10 +236,22 @@ def generate(
                                      responded.isoformat(timespec="seconds"), email])
                         counts["feedback"] += 1
                     if rng.random() < 0.006:
+                        # customers of a B2B account write from its domain; consumers from a few mail providers
+                        domain = domains.get(account) or f"mail{int(customer[1:]) % 4}.example"
                         wn.writerow([f"N{seq:08d}", owner.employee_id, account, customer,
                                      f"{owner.first_name} went out of their way to help our team.", "web",
-                                     (closed + timedelta(hours=rng.uniform(1, 48))).isoformat(timespec="seconds")])
+                                     (closed + timedelta(hours=rng.uniform(1, 48))).isoformat(timespec="seconds"),
+                                     f"{customer.lower()}@{domain}"])
                         counts["nominations"] += 1
+            if day == start + timedelta(days=9) and working:
+                # a nomination ring: friends of one agent, all at one company, nominate them in one afternoon
+                friend_of = extra.choice(working)
+                for k in range(3):
+                    wn.writerow([f"N9{seq:07d}{k}", friend_of.employee_id, "", f"C9{k:05d}",
+                                 f"{friend_of.first_name} is simply the best!", "web",
+                                 datetime(day.year, day.month, day.day, 15 + k, tzinfo=UTC).isoformat(timespec="seconds"),
+                                 f"fan{k}@fans-of-{_ascii(friend_of.first_name).lower()}.example"])
+                    counts["nominations"] += 1
             day += timedelta(days=1)
             if on_day:
                 on_day(1)

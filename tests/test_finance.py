@@ -61,7 +61,7 @@ def test_co_funding_payouts_and_a_closed_period(e2e, tmp_path):
     rows = list(csv.reader((tmp_path / "payouts.csv").open()))
     statement = [r for r in rows if r[0] == "co_funding_statement"]
     assert statement == [["co_funding_statement", "ACME", "'=HYPERLINK(\"http://evil.example\",\"Acme\")", "0.5000",
-                          "100.00", "2", "8.75", "EUR"]]
+                          "100.00", "2", "8.75", "EUR", "8.75", "EUR"]]
     by_employee = {r[1]: r for r in rows if r[0] == "by_employee"}
     assert by_employee["A1"][5:10] == ["30.00", "15.00", "7.50", "7.50", "EUR"]
     assert by_employee["B1"][5:10] == ["15.00", "7.50", "6.25", "1.25", "EUR"]

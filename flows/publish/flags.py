@@ -39,7 +39,7 @@ select md5(concat_ws('|', l.program, 'reversal', l.entry_id)), l.program, l.vers
             then to_char(to_date((select max(period) from plaudit.period_closes c where c.program = l.program)
                                  || '-01', 'YYYY-MM-DD') + interval '1 month', 'YYYY-MM')
             else l.period end,
-       now()
+       l.effective_at  -- when the reversed points took effect; posted_at says when it was posted
 from plaudit.ledger_entries l
 left join lateral (
     select sum(c.points) as points from plaudit.ledger_entries c

@@ -44,7 +44,8 @@ SECTIONS_SQL = {
         group by 1, 2, 3, f.currency order by 1 desc, 2 nulls first
     """,
     "by_cost_centre": """
-        select coalesce(e.cost_centre, '(none)') as cost_centre, count(*) as awards, sum(a.points) as points,
+        select coalesce(a.cost_centre, e.cost_centre, '(none)') as cost_centre, count(*) as awards,
+               sum(a.points) as points,
                sum(a.amount_minor) as amount_minor, a.currency
         from plaudit.awards a left join raw.employees e on e.employee_id = a.employee_id
         where a.program = %(program)s and a.period = %(period)s and a.status = 'approved'
@@ -66,13 +67,17 @@ SECTIONS_SQL = {
     """,
     "co_funding_statement": """
         select ac.account_id, ac.account_name, ac.co_funding_share, ac.co_funding_monthly_cap,
-               count(*) as awards, sum(f.amount_minor) as amount_minor, f.currency
+               count(*) as awards, sum(f.amount_minor) as amount_minor, f.currency,
+               -- what the account pays in its own currency, at the rate of each award's date
+               sum(coalesce(f.account_amount_minor, f.amount_minor)) as account_amount_minor,
+               coalesce(f.account_currency, f.currency) as account_currency
         from plaudit.award_funding f
         join plaudit.awards a on a.award_id = f.award_id
         join raw.accounts ac on ac.account_id = f.account_id
         where a.program = %(program)s and a.period = %(period)s and a.status = 'approved'
           and f.funding_source = 'account'
-        group by ac.account_id, ac.account_name, ac.co_funding_share, ac.co_funding_monthly_cap, f.currency
+        group by ac.account_id, ac.account_name, ac.co_funding_share, ac.co_funding_monthly_cap, f.currency,
+                 coalesce(f.account_currency, f.currency)
         order by ac.account_id
     """,
 }
@@ -85,10 +90,19 @@ select
      where a.program = %(program)s and a.period = %(period)s and a.status = 'approved') as legs_minor,
     (select coalesce(sum(points), 0) from plaudit.awards
      where program = %(program)s and period = %(period)s and status = 'approved') as award_points,
-    (select coalesce(sum(l.points), 0) from plaudit.ledger_entries l
-     where l.program = %(program)s and l.period = %(period)s
-       and l.employee_id in (select employee_id from plaudit.awards
-                             where program = %(program)s and period = %(period)s and status = 'approved')) as ledger_points
+    -- what the ledger holds for each approved award: an instant award's entry; otherwise the
+    -- employee's entries in the period whose points it pays, less those paid as instant awards
+    (select coalesce(sum(lp.points), 0) from plaudit.awards a
+     cross join lateral (
+         select sum(l.points) as points from plaudit.ledger_entries l
+         where l.program = a.program and l.employee_id = a.employee_id
+           and case when a.source_entry_id is not null then l.entry_id = a.source_entry_id
+                    else l.period = coalesce(a.points_period, a.period)
+                         and l.entry_id not in (select i.source_entry_id from plaudit.awards i
+                                                where i.program = a.program and i.employee_id = a.employee_id
+                                                  and i.source_entry_id is not null) end
+     ) lp
+     where a.program = %(program)s and a.period = %(period)s and a.status = 'approved') as ledger_points
 """
 
 

@@ -46,8 +46,10 @@ undecided_flags as (
 
 originals as (
 
+    -- entries this night covers (running an earlier night again must not undo later ones)
     select * from posted as p
     where p.source_kind in ('feedback', 'nomination')
+        and p.effective_at < {{ night_end() }}
         and not exists (
             select 1 from undecided_flags as u
             where u.source_kind = p.source_kind and u.source_id = p.source_id and u.employee_id = p.employee_id

@@ -39,7 +39,7 @@ entries as (
         attribution_weight, points, multiplier, points, capped_points,
         null, null, null, effective_at, period
     from {{ ref('stg_plaudit__ledger_entries') }}
-    where source_kind = 'ledger_entry'
+    where source_kind = 'ledger_entry' and effective_at < {{ night_end() }}
 
 ),
 
