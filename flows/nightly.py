@@ -19,7 +19,7 @@ from flows.ingest.inbox import api_mappings, ingest_inbox
 from flows.publish import emails as email_delivery
 from flows.publish import ledger
 from flows.transform import dbt
-from plaudit import db, runs, settings
+from plaudit import db, failpoints, runs, settings
 from plaudit import program as program_schema
 
 
@@ -133,9 +133,12 @@ def nightly(night: date | None = None, program: str = "demo", dry_run: bool = Fa
         prog = stage("program", load_program, url, program)
         summary["program_version"] = summary["versions"]["program"] = prog["version_id"]
         summary.update(stage("dbt", dbt_build, url, night, program))
+        failpoints.hit("after_dbt_build")
         summary["versions"]["dbt_manifest"] = summary.get("manifest_hash")
         summary.update(stage("expectations", expectations, url, night, prog["max_award_minor"]))
+        failpoints.hit("after_expectations")
         summary.update(stage("publish", publish, url, run_id, dry_run))
+        failpoints.hit("after_outbox_queued")
         if dry_run:
             summary.update(emails_written=0, emails_sent=0, emails_failed=0, email_files=[])
         else:

@@ -35,6 +35,7 @@ payouts_app = typer.Typer(help="Payout tables for finance: export.", no_args_is_
 period_app = typer.Typer(help="Accounting periods: close.", no_args_is_help=True)
 flags_app = typer.Typer(help="Gaming flags: list, clear, confirm.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Customer feedback: retract.", no_args_is_help=True)
+debug_app = typer.Typer(help="For testing Plaudit itself: failpoints.", no_args_is_help=True)
 explain_app = typer.Typer(help="Why an entry or an award exists: the feedback, the rule, the numbers.",
                           no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -48,6 +49,7 @@ app.add_typer(payouts_app, name="payouts")
 app.add_typer(flags_app, name="flags")
 app.add_typer(period_app, name="period")
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(debug_app, name="debug")
 
 out = Console()
 err = Console(stderr=True)
@@ -693,6 +695,21 @@ def feedback_retract(
     _json(r) if as_json else out.print(
         f"feedback {response_id} retracted by {as_employee}; {r['points_to_reverse']} posted point(s) will be "
         "reversed by the next night")
+
+
+@debug_app.command("failpoints")
+def debug_failpoints(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """The named points where PLAUDIT_FAILPOINT=NAME kills the process (crash-recovery tests)."""
+    from plaudit.failpoints import EXIT_CODE, FAILPOINTS
+
+    if as_json:
+        _json(FAILPOINTS)
+        return
+    t = Table("failpoint", "the process exits when")
+    for name, where in FAILPOINTS.items():
+        t.add_row(name, where)
+    out.print(t)
+    out.print(f"PLAUDIT_FAILPOINT=NAME exits there at once (code {EXIT_CODE}, no cleanup). See docs/reliability.md.")
 
 
 # ------------------------------------------------------------------ explain

@@ -11,10 +11,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import yaml
 from typer.testing import CliRunner
 
 from flows.digests import weekly_digest
 from flows.nightly import nightly
+from flows.transform import dbt
 from plaudit.cli import app
 from plaudit.demo_data import generate
 
@@ -27,6 +29,12 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     generate(tmp_path / "inbox")
     summary = nightly(night=date(2026, 10, 31), program="demo")
     assert summary["ledger_entries_posted"] > 1000 and summary["rows_quarantined"] == 0
+
+    # the dbt unit tests (hand-worked rows for every rule; nights leave them out) all pass
+    units = dbt.build(fresh_db, night="2026-10-31", program="demo", select="test_type:unit", unit_tests=True)
+    declared = sum(len(yaml.safe_load(f.read_text()).get("unit_tests") or [])
+                   for f in (ROOT / "dbt_project" / "models").rglob("*.yml"))
+    assert units.unit_tests_passed == declared >= 28 and not units.failures
 
     with psycopg.connect(fresh_db) as conn:
         kinds = dict(conn.execute("select entry_kind, count(*) from plaudit.ledger_entries group by 1").fetchall())
@@ -90,7 +98,6 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     assert r.exit_code != 0 and "no award 'nope'" in str(r.exception)  # main() prints it
 
     # dbt docs generate succeeds and catalogs every mart column
-    from flows.transform import dbt
 
     catalog = json.loads((dbt.docs_generate(fresh_db) / "catalog.json").read_text())
     marts = {n["metadata"]["name"]: n for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
@@ -119,7 +126,6 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
     """After a first night, a late rating arrives for a two-week-old interaction (R9 on I1) and B1's
     touch of I2 before the rating shows up late (R2 is now shared). The incremental build recomputes
     just those responses, and the result equals a full rebuild."""
-    from flows.transform import dbt
 
     url, _, _ = e2e
     nightly(night=date(2026, 10, 31), program="e2e")

@@ -18,6 +18,7 @@ import psycopg
 from flows.ingest import mapping as mapping_mod
 from flows.ingest.files import FileResult, file_sha256, ingest_file
 from flows.ingest.kinds import KINDS
+from plaudit import failpoints
 from plaudit.errors import IngestError
 
 # Master data first, so a night's events find their employees.
@@ -72,6 +73,7 @@ def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> tuple[list[FileRe
                 m = mapping_mod.load(mapping) if mapping else None
                 results.append(ingest_file(conn, path, kind=KINDS[kind] if kind else None, mapping=m))
                 conn.commit()
+                failpoints.hit("after_ingest_commit")
             except IngestError as exc:
                 conn.rollback()
                 with conn.transaction():

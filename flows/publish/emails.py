@@ -38,7 +38,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from plaudit import program as program_schema
-from plaudit import settings
+from plaudit import failpoints, settings
 from plaudit.errors import ConfigError, PlauditError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -424,6 +424,7 @@ def deliver(url: str, *, limit: int | None = None) -> DeliveryResult:
                     mark(oid, "update plaudit.outbox set state = 'sending', attempts = attempts + 1 where outbox_id = %s")
                     try:
                         sender.send(msg)  # type: ignore[union-attr]
+                        failpoints.hit("after_smtp_accept")
                     except (smtplib.SMTPException, OSError) as exc:
                         temporary, reason = _classify(exc)
                         mark(oid, "update plaudit.outbox set last_error = %s where outbox_id = %s", reason[:500])

@@ -26,18 +26,20 @@ order by g.flagged_at, g.flag_id
 """
 
 # Posted entries of the flagged feedback for the flagged employee, reversed once each
-# by what is left of them after earlier corrections (a night may already have taken
-# the held points back): a compensating entry in the period after the last closed
-# one when theirs is closed.
+# by what is left of them after earlier corrections: a compensating entry in the
+# entry's period, or an adjustment in the next open period when that one is closed
+# or its award already exists.
 REVERSE_SQL = """
 insert into plaudit.ledger_entries (entry_id, program, version_id, employee_id, entry_kind, source_kind, source_id,
     rule_id, attribution_weight, multiplier, points, capped_points, period, effective_at)
 select md5(concat_ws('|', l.program, 'reversal', l.entry_id)), l.program, l.version_id, l.employee_id, 'reversal',
        'ledger_entry', l.entry_id, 'gaming_confirmed:' || %(flag_kind)s, l.attribution_weight, l.multiplier,
        -(l.points + coalesce(c.points, 0)), 0,
-       case when exists (select 1 from plaudit.period_closes c where c.program = l.program and c.period = l.period)
-            then to_char(to_date((select max(period) from plaudit.period_closes c where c.program = l.program)
-                                 || '-01', 'YYYY-MM-DD') + interval '1 month', 'YYYY-MM')
+       -- the entry's period, unless it is closed or the employee's award for it exists: then an
+       -- adjustment in the next open period (the same rule as fct_ledger_entries)
+       case when l.period <= coalesce(last.closed, '') or l.period <= coalesce(last.awarded, '')
+            then to_char(to_date(greatest(last.closed, last.awarded) || '-01', 'YYYY-MM-DD') + interval '1 month',
+                         'YYYY-MM')
             else l.period end,
        l.effective_at  -- when the reversed points took effect; posted_at says when it was posted
 from plaudit.ledger_entries l
@@ -45,6 +47,11 @@ left join lateral (
     select sum(c.points) as points from plaudit.ledger_entries c
     where c.source_kind = 'ledger_entry' and c.source_id = l.entry_id
 ) c on true
+cross join lateral (
+    select (select max(period) from plaudit.period_closes p where p.program = l.program) as closed,
+           (select max(period) from plaudit.awards a where a.program = l.program and a.employee_id = l.employee_id
+              and a.award_kind = 'periodic' and a.carried_from is null) as awarded
+) last
 where l.program = %(program)s and l.source_kind = %(source_kind)s and l.source_id = %(source_id)s
   and l.employee_id = %(employee_id)s and l.points + coalesce(c.points, 0) <> 0
 on conflict (entry_id) do nothing

@@ -11,6 +11,8 @@ from uuid import UUID
 
 import psycopg
 
+from plaudit import failpoints
+
 
 @dataclass
 class PublishResult:
@@ -119,6 +121,7 @@ def hold_flags(conn: psycopg.Connection, run_id: UUID | None) -> int:
 
 def publish(conn: psycopg.Connection, run_id: UUID) -> PublishResult:
     result = PublishResult(ledger_entries_posted=post_ledger(conn, run_id))
+    failpoints.hit("mid_ledger_post")
     result.gaming_flags_held = hold_flags(conn, run_id)
     opened = open_awards(conn, run_id)
     result.awards_auto_approved = opened.get("approved", 0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from plaudit import failpoints
 from plaudit.errors import PlauditError
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -174,6 +176,8 @@ def export(url: str, program: str, period: str, fmt: str, out: Path) -> Export:
     sections, totals, closed = collect(url, program, period)
     tables = _rows(sections, totals)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # written to a temporary file, then renamed: a crash never leaves half an export under its name
+    tmp = out.with_name(out.name + ".partial")
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -181,9 +185,15 @@ def export(url: str, program: str, period: str, fmt: str, out: Path) -> Export:
             w.writerow(["section", *header])
             for row in body:
                 w.writerow([name, *row])
-        out.write_text(buf.getvalue(), encoding="utf-8")
+        text = buf.getvalue()
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(text[: len(text) // 2])
+            f.flush()
+            failpoints.hit("mid_export")
+            f.write(text[len(text) // 2:])
     else:
-        _write_xlsx(out, program, period, tables)
+        _write_xlsx(tmp, program, period, tables)
+    os.replace(tmp, out)
     return Export(out, sections, totals, closed)
 
 
@@ -211,6 +221,8 @@ def _write_xlsx(out: Path, program: str, period: str, tables: dict[str, tuple[li
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
                 data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
                               rb"\g<1>" + fixed.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            if info.filename == "xl/workbook.xml":
+                failpoints.hit("mid_export")
             fixed_info = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed_info.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fixed_info, data)
