@@ -37,8 +37,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from plaudit import program as program_schema
 from plaudit import failpoints, settings
+from plaudit import program as program_schema
 from plaudit.errors import ConfigError, PlauditError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
