@@ -4,7 +4,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint clean-state
+.PHONY: install demo test lint bench clean-state
 
 # uv installs the stack in seconds (pip takes a minute); it is installed into the venv first.
 $(STAMP): pyproject.toml
@@ -20,6 +20,11 @@ demo: install
 
 test: install
 	DO_NOT_TRACK=1 $(BIN)/pytest
+
+# Nights against the floor: SCALE=S (10 thousand responses), M (1 million) or L (10 million).
+SCALE ?= S
+bench: install
+	DO_NOT_TRACK=1 $(BIN)/python bench/run.py --scale $(SCALE)
 
 lint: install
 	$(BIN)/ruff check .

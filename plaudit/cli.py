@@ -126,6 +126,7 @@ def generate(
     days: int = typer.Option(33, min=1, help="number of days of activity"),
     seed: int = typer.Option(7, help="random seed: the same seed gives the same files"),
     start: str = typer.Option("2026-10-01", help="first day of activity (YYYY-MM-DD)"),
+    first_id: int = typer.Option(0, help="number event ids from here (to add days to an earlier batch)"),
 ) -> None:
     """Generate realistic demo exports (employees, accounts, interactions, participants, feedback, nominations)."""
     from rich.progress import Progress
@@ -135,7 +136,7 @@ def generate(
     with Progress(console=err, transient=True) as progress:
         bar = progress.add_task("generating days", total=days)
         counts = gen(out_dir, employees=employees, days=days, seed=seed, start=date.fromisoformat(start),
-                     on_day=lambda n: progress.advance(bar, n))
+                     on_day=lambda n: progress.advance(bar, n), first_id=first_id)
     for name, n in counts.items():
         out.print(f"{n:>9,} {name:<13} {out_dir / (name + '.csv')}")
 

@@ -116,6 +116,7 @@ def generate(
     start: date = date(2026, 10, 1),
     interactions_per_agent_day: float = 4.0,
     on_day: Callable[[int], None] | None = None,
+    first_id: int = 0,
 ) -> dict[str, int]:
     """Write the six exports into `out`; return rows written per file."""
     rng = random.Random(seed)
@@ -190,7 +191,7 @@ def generate(
     fn, wn = _writer(out, "nominations.csv", ["nomination_id", "employee_id", "account_id", "customer_id", "reason",
                                                "channel", "nominated_at", "customer_email"])
     with fi, fp, ff, fn:
-        seq = 0
+        seq = first_id  # ids of events: a later batch (e.g. one more day) starts past the earlier ones
         day = start
         while day < end:
             if day.weekday() < 6:  # closed on Sundays
@@ -247,7 +248,7 @@ def generate(
                 # a nomination ring: friends of one agent, all at one company, nominate them in one afternoon
                 friend_of = extra.choice(working)
                 for k in range(3):
-                    wn.writerow([f"N9{seq:07d}{k}", friend_of.employee_id, "", f"C9{k:05d}",
+                    wn.writerow([f"NR{seq:08d}{k}", friend_of.employee_id, "", f"C9{k:05d}",
                                  f"{friend_of.first_name} is simply the best!", "web",
                                  datetime(day.year, day.month, day.day, 15 + k, tzinfo=UTC).isoformat(timespec="seconds"),
                                  f"fan{k}@fans-of-{_ascii(friend_of.first_name).lower()}.example"])

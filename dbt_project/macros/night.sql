@@ -92,3 +92,8 @@
         when 'challenge_bonus' then 'challenge'
     end), false)
 {%- endmacro %}
+
+{#- The period (YYYY-MM) after a period. -#}
+{% macro next_period(period) -%}
+    to_char(to_date({{ period }} || '-01', 'YYYY-MM-DD') + interval '1 month', 'YYYY-MM')
+{%- endmacro %}

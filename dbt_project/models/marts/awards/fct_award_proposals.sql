@@ -124,10 +124,7 @@ carried as (
         md5(concat_ws('|', '{{ var("program") }}', d.award_id, 'carried')) as award_id,
         d.award_kind,
         d.employee_id,
-        to_char(
-            to_date(greatest(d.period, (select max(period) from closes)) || '-01', 'YYYY-MM-DD') + interval '1 month',
-            'YYYY-MM'
-        ) as period,
+        {{ next_period('greatest(d.period, (select max(period) from closes))') }} as period,
         d.points_period,
         d.award_id as carried_from,
         d.source_entry_id,

@@ -72,10 +72,7 @@ placed as (
         posted.period as posted_period,
         case
             when entries.natural_period <= last_closed.period or entries.natural_period <= last_awarded.period
-                then to_char(
-                    to_date(greatest(last_closed.period, last_awarded.period) || '-01', 'YYYY-MM-DD') + interval '1 month',
-                    'YYYY-MM'
-                )
+                then {{ next_period('greatest(last_closed.period, last_awarded.period)') }}
             else entries.natural_period
         end as open_period
     from entries

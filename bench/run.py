@@ -1,0 +1,247 @@
+"""Nights against the floor: `make bench SCALE=S|M|L` (or `python bench/run.py --scale S`).
+
+One run, one database, in this order:
+
+1. generate the scale's data with `plaudit generate` (in its own process, not timed as Plaudit);
+2. a full night: everything new at once (ingest, dbt build, expectations, publish, emails);
+3. a full refresh: `dbt build --full-refresh` over the same data (the transform alone);
+4. an incremental night: one more generated day on top of the whole history;
+5. an empty night: the same night again, nothing new (the fixed cost);
+6. email rendering: the night's recognition messages rendered again and again, per second;
+7. the floor: a plain COPY of the raw exports and bench/floor.sql, one hand-written statement for
+   the demo program's core rules (last touch, points table, covered roles, monthly cap).
+
+Prefect's API runs as a test server started before the clock (a deployed worker has one).
+Figures go to bench/results/SCALE.json and the SCALE section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# feedback rows wanted, employees; days follow from the generator's ~1.26 responses per employee-day
+SCALES = {"S": (10_000, 500), "M": (1_000_000, 5_000), "L": (10_000_000, 50_000)}
+RESPONSES_PER_EMPLOYEE_DAY = 1.26
+NIGHT = date(2026, 10, 31)  # a month end, so the night makes October's awards and emails
+TARGETS = {"full_vs_floor": 3.0, "incremental_vs_full_refresh": 0.10, "incremental_s": 60, "empty_s": 20,
+           "peak_rss_mb": 500, "emails_per_s": 2000}
+
+
+def cli(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "plaudit.cli", *args], check=True, env=env, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+
+
+def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def floor(url: str, inbox: Path, night_end: str) -> dict[str, float]:
+    import psycopg
+
+    tables = {
+        "employees": "employee_id text, full_name text, email text, locale text, manager_id text, team text,"
+                     " cost_centre text, role text, location text, hire_date date, status text, terminated_on date",
+        "participants": "interaction_id text, employee_id text, participant_role text, touched_at timestamptz",
+        "feedback": "response_id text, interaction_id text, employee_id text, feedback_kind text, score int,"
+                    " comment text, channel text, responded_at timestamptz, customer_email text",
+    }
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop schema if exists bench_floor cascade")
+        conn.execute("create schema bench_floor")
+        t0 = time.perf_counter()
+        for name, cols in tables.items():
+            conn.execute(f"create table bench_floor.{name} ({cols})")  # noqa: S608 - fixed names, no user values
+            with conn.cursor().copy(
+                f"copy bench_floor.{name} from stdin with (format csv, header true)"  # noqa: S608
+            ) as copy, open(inbox / f"{name}.csv", "rb") as f:
+                while chunk := f.read(1 << 20):
+                    copy.write(chunk)
+        conn.execute("analyze bench_floor.feedback, bench_floor.participants, bench_floor.employees")
+        load = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rows = conn.execute((ROOT / "bench" / "floor.sql").read_text(),
+                            {"night_end": night_end, "cap_per_month": 250}).fetchall()
+        query = time.perf_counter() - t0
+        conn.execute("drop schema bench_floor cascade")
+    return {"load_s": round(load, 2), "query_s": round(query, 2), "total_s": round(load + query, 2),
+            "employee_periods": len(rows)}
+
+
+def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
+    import psycopg
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    from flows.publish import emails
+
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(
+            source=sql.SQL("from plaudit.outbox o join plaudit.awards a on a.award_id = o.award_id"),
+            where=sql.SQL("where o.template = 'recognition'"),
+        )).fetchall()
+    if not rows:
+        return {"emails_per_s": 0.0, "rendered": 0}
+    env = emails.environment(None)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        emails.render_recognition(env, rows[n % len(rows)])
+        n += 1
+    return {"emails_per_s": round(n / (time.perf_counter() - t0)), "rendered": n, "distinct_messages": len(rows)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", choices=list(SCALES), default="S")
+    args = ap.parse_args()
+    target_rows, employees = SCALES[args.scale]
+    agents = employees * 0.8
+    days = max(3, round(target_rows / (agents * RESPONSES_PER_EMPLOYEE_DAY)))
+    night = NIGHT
+    start = night - timedelta(days=days - 1)
+
+    home = ROOT / ".plaudit" / f"bench-{args.scale}"
+    shutil.rmtree(home, ignore_errors=True)
+    inbox, data, day_data = home / "inbox", home / "data", home / "data-next-day"
+    env = os.environ | {
+        "PLAUDIT_HOME": str(home), "PLAUDIT_INBOX_DIR": str(inbox), "PLAUDIT_OUT_DIR": str(home / "out"),
+        "PLAUDIT_DB_NAME": "bench", "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    print(f"scale {args.scale}: {employees:,} employees, {days} days from {start} (about {target_rows:,} responses)")
+    _, gen_s = timed(cli, "generate", "--out", str(data), "--employees", str(employees), "--days", str(days),
+                     "--start", start.isoformat(), env=env)
+    shutil.copytree(data, inbox)  # the night moves files out of the inbox; the floor reads the copies
+    rows_on_disk = {p.stem: sum(1 for _ in p.open("rb")) - 1 for p in data.glob("*.csv")}
+    print(f"generated in {gen_s:.0f} s: {rows_on_disk}")
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.nightly import nightly
+    from flows.transform import dbt
+    from plaudit import db
+
+    url = db.database_url()
+    results: dict[str, object] = {"scale": args.scale, "employees": employees, "days": days,
+                                  "night": night.isoformat(), "rows_generated": rows_on_disk,
+                                  "generate_s": round(gen_s, 1)}
+    with prefect_test_harness(server_startup_timeout=120):
+        full, full_s = timed(nightly, night=night, program="demo")
+        print(f"full night: {full_s:.1f} s {full['stages']}")
+        _, refresh_s = timed(dbt.build, url, night=night.isoformat(), program="demo", full_refresh=True)
+        print(f"full refresh (dbt): {refresh_s:.1f} s")
+
+        nxt = night + timedelta(days=1)
+        cli("generate", "--out", str(day_data), "--employees", str(employees), "--days", "1", "--start",
+            nxt.isoformat(), "--first-id", str(10**9), env=env)
+        shutil.copytree(day_data, inbox, dirs_exist_ok=True)
+        inc, inc_s = timed(nightly, night=nxt, program="demo")
+        print(f"incremental night: {inc_s:.1f} s {inc['stages']} ({inc['rows_ingested']:,} rows)")
+        empty, empty_s = timed(nightly, night=nxt, program="demo")
+        print(f"empty night: {empty_s:.1f} s {empty['stages']}")
+
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        (db_bytes,) = conn.execute("select pg_database_size(current_database())").fetchone()  # type: ignore[misc]
+        (pg_version,) = conn.execute("show server_version").fetchone()  # type: ignore[misc]
+    rendering = render_rate(url)
+    print(f"rendering: {rendering}")
+    # the floor computes what the full night computed: the same files, the same night
+    fl = floor(url, data, f"{(night + timedelta(days=1)).isoformat()}T00:00:00+00:00")
+    print(f"floor: {fl}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    ingest_rows = full["rows_ingested"]
+    results.update({
+        "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+                    "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
+                    "postgresql": pg_version},
+        "full_night_s": round(full_s, 1), "full_night_stages": full["stages"],
+        "ingest_rows": ingest_rows, "ingest_rows_per_s": round(ingest_rows / full["stages"]["ingest"]),
+        "ledger_entries": full["ledger_entries_posted"], "awards": full["awards_auto_approved"]
+        + full["awards_pending"] + full["awards_deferred"],
+        "full_refresh_dbt_s": round(refresh_s, 1),
+        "incremental_night_s": round(inc_s, 1), "incremental_stages": inc["stages"],
+        "incremental_rows": inc["rows_ingested"],
+        "empty_night_s": round(empty_s, 1), "empty_stages": empty["stages"],
+        "rendering": rendering, "floor": fl, "peak_rss_mb": round(peak_mb), "database_mb": round(db_bytes / 2**20),
+    })
+    results["ratios"] = {
+        "full_night_vs_floor": round(full_s / fl["total_s"], 1),
+        "incremental_vs_full_refresh": round(inc["stages"]["dbt"] / refresh_s, 2),
+        "incremental_night_vs_full_night": round(inc_s / full_s, 2),
+    }
+    out = ROOT / "bench" / "results" / f"{args.scale}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    update_results_md(results)
+    print(f"written {out} and bench/RESULTS.md")
+
+
+def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
+    m, ratios, fl = r["machine"], r["ratios"], r["floor"]
+    holds = {
+        "full night ≤ 3× floor (target at M)": ratios["full_night_vs_floor"] <= TARGETS["full_vs_floor"],
+        "incremental dbt ≤ 10% of a full refresh (target at L)": ratios["incremental_vs_full_refresh"] <= 0.10,
+        "incremental night < 60 s": r["incremental_night_s"] < TARGETS["incremental_s"],
+        "empty night < 20 s": r["empty_night_s"] < TARGETS["empty_s"],
+        "peak RSS < 500 MB": r["peak_rss_mb"] < TARGETS["peak_rss_mb"],
+        "rendering ≥ 2,000 emails/s": r["rendering"]["emails_per_s"] >= TARGETS["emails_per_s"],
+    }
+    st = r["full_night_stages"]
+    section = f"""<!-- bench:{r['scale']} -->
+### Scale {r['scale']}: {r['ingest_rows']:,} rows ingested ({r['rows_generated'].get('feedback', 0):,} feedback), {r['employees']:,} employees, {r['days']} days
+
+Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, PostgreSQL {m['postgresql']}. One run.
+
+| measure | value |
+|---|---:|
+| full night | {r['full_night_s']} s |
+| &nbsp; ingest | {st['ingest']} s ({r['ingest_rows_per_s']:,} rows/s) |
+| &nbsp; dbt build | {st['dbt']} s |
+| &nbsp; expectations | {st['expectations']} s |
+| &nbsp; publish | {st['publish']} s ({r['ledger_entries']:,} entries, {r['awards']:,} awards) |
+| &nbsp; emails (render + write) | {st['emails']} s |
+| full refresh (dbt build --full-refresh) | {r['full_refresh_dbt_s']} s |
+| incremental night (one new day, {r['incremental_rows']:,} rows) | {r['incremental_night_s']} s (dbt {r['incremental_stages']['dbt']} s) |
+| empty night | {r['empty_night_s']} s |
+| floor: COPY load + one statement | {fl['total_s']} s ({fl['load_s']} + {fl['query_s']}) |
+| email rendering | {r['rendering']['emails_per_s']:,} per second |
+| peak RSS of the Python process | {r['peak_rss_mb']} MB |
+| database size | {r['database_mb']} MB |
+
+Ratios: full night / floor = **{ratios['full_night_vs_floor']}×**; incremental dbt / full refresh =
+**{ratios['incremental_vs_full_refresh']}**; incremental night / full night = {ratios['incremental_night_vs_full_night']}.
+
+""" + "\n".join(f"- {'holds' if ok else 'MISSED'}: {k}" for k, ok in holds.items()) + f"\n<!-- /bench:{r['scale']} -->\n"
+    path = ROOT / "bench" / "RESULTS.md"
+    text = path.read_text()
+    pattern = re.compile(rf"<!-- bench:{r['scale']} -->.*?<!-- /bench:{r['scale']} -->\n", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        marker = "## Nights against the floor (issue 8): `make bench SCALE=S|M|L`\n"
+        if marker not in text:
+            text += "\n" + marker
+        text += "\n" + section
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
