@@ -19,7 +19,7 @@ demo: install
 	DO_NOT_TRACK=1 $(BIN)/plaudit demo
 
 test: install
-	DO_NOT_TRACK=1 $(BIN)/pytest
+	DO_NOT_TRACK=1 $(BIN)/pytest -n 2
 
 # Nights against the floor: SCALE=S (10 thousand responses), M (1 million) or L (10 million).
 SCALE ?= S

@@ -112,5 +112,11 @@ def quiet_third_parties() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_HOME", str(s.home / "prefect"))
+    # Prefect creates its home without parents: on a fresh checkout .plaudit/ does not exist yet,
+    # its temporary server cannot open its database, and the first run would time out.
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    # A first run creates Prefect's database before its temporary server answers: on a busy
+    # 2-core machine that takes longer than Prefect's default 20 s, and the run would fail.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -31,7 +31,8 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     assert summary["ledger_entries_posted"] > 1000 and summary["rows_quarantined"] == 0
 
     # the dbt unit tests (hand-worked rows for every rule; nights leave them out) all pass
-    units = dbt.build(fresh_db, night="2026-10-31", program="demo", select="test_type:unit", unit_tests=True)
+    units = dbt.build(fresh_db, night="2026-10-31", program="demo", select="test_type:unit", command="test",
+                      unit_tests=True)
     declared = sum(len(yaml.safe_load(f.read_text()).get("unit_tests") or [])
                    for f in (ROOT / "dbt_project" / "models").rglob("*.yml"))
     assert units.unit_tests_passed == declared >= 28 and not units.failures

@@ -60,20 +60,20 @@ def parse(url: str) -> Any:
 
 def build(
     url: str, *, night: str, program: str, select: str | None = None, full_refresh: bool = False,
-    unit_tests: bool = False,
+    unit_tests: bool = False, command: str = "build",
 ) -> BuildResult:
     """`dbt build` (models and data tests). A failure raises GateFailed naming it.
 
     Incremental models recompute only what changed; `full_refresh` rebuilds them from scratch.
     dbt unit tests check the SQL, not the night's data: nights leave them out (they would cost
-    about 8 s each); `make test` runs them (`unit_tests=True`)."""
+    about 8 s each); `make test` runs them (`command="test", select="test_type:unit"`)."""
     manifest = parse(url)
-    args = ["build", "--quiet", "--no-use-colors", *_prepare(url), "--vars", json.dumps({"night": night, "program": program})]
+    args = [command, "--quiet", "--no-use-colors", *_prepare(url), "--vars", json.dumps({"night": night, "program": program})]
     if select:
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
-    if not unit_tests:
+    if not unit_tests and command == "build":
         args += ["--exclude-resource-type", "unit_test"]
     from dbt.cli.main import dbtRunner
 
