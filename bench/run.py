@@ -146,9 +146,13 @@ def main() -> None:
         _, refresh_s = timed(dbt.build, url, night=night.isoformat(), program="demo", full_refresh=True)
         print(f"full refresh (dbt): {refresh_s:.1f} s")
 
+        # one new working day (the generated shops are closed on Sundays, and Oct 31 is a Saturday)
         nxt = night + timedelta(days=1)
-        cli("generate", "--out", str(day_data), "--employees", str(employees), "--days", "1", "--start",
-            nxt.isoformat(), "--first-id", str(10**9), env=env)
+        while nxt.weekday() == 6:
+            nxt += timedelta(days=1)
+        cli("generate", "--out", str(day_data), "--employees", str(employees), "--days",
+            str((nxt - night).days), "--start", (night + timedelta(days=1)).isoformat(), "--first-id", str(10**9),
+            env=env)
         shutil.copytree(day_data, inbox, dirs_exist_ok=True)
         inc, inc_s = timed(nightly, night=nxt, program="demo")
         print(f"incremental night: {inc_s:.1f} s {inc['stages']} ({inc['rows_ingested']:,} rows)")
