@@ -44,6 +44,16 @@ def cli(*args: str, env: dict[str, str]) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -174,7 +184,7 @@ def main() -> None:
     ingest_rows = full["rows_ingested"]
     results.update({
         "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
-                    "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
+                    "cpu": cpu_name(), "python": platform.python_version(),
                     "postgresql": pg_version},
         "full_night_s": round(full_s, 1), "full_night_stages": full["stages"],
         "ingest_rows": ingest_rows, "ingest_rows_per_s": round(ingest_rows / full["stages"]["ingest"]),
