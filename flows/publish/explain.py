@@ -163,10 +163,16 @@ def explain_award(url: str, award_id: str) -> dict[str, Any]:
         version = _version(conn, a["program"], a["version_id"])
         definition = version.pop("definition", {}) or {}
         entries = conn.execute(
+            # the entries the award pays: an instant award's own entry; otherwise the period's
+            # (a carried award's original period), less those paid as instant awards
             "select entry_kind, count(*) as entries, sum(points) as points, sum(capped_points) as capped_points"
-            " from plaudit.ledger_entries where program = %s and employee_id = %s and period = %s"
+            " from plaudit.ledger_entries l where program = %(program)s and employee_id = %(employee_id)s"
+            " and case when %(source_entry_id)s::text is not null then entry_id = %(source_entry_id)s"
+            "     else period = coalesce(%(points_period)s, %(period)s) and entry_id not in ("
+            "         select i.source_entry_id from plaudit.awards i where i.program = l.program"
+            "         and i.employee_id = l.employee_id and i.source_entry_id is not null) end"
             " group by entry_kind order by entry_kind",
-            [a["program"], a["employee_id"], a["period"]],
+            a,
         ).fetchall()
         budget = conn.execute(
             "select v.monthly_budget_minor,"
@@ -278,7 +284,8 @@ def render_award(x: dict[str, Any]) -> str:
             f"{'company budget' if f['funding_source'] == 'company' else f['account_name'] or f['account_id']} "
             f"{money(f['amount_minor'], f['currency'])}" for f in x["funding"])))
     lines.append(_kv("decision", f"{d['decision']} by {d['decided_by']} at {d['decided_at']}: {d['reason']}" if d else "none yet"))
-    lines += ["", "points of the period by kind"]
+    lines += ["", "points paid, by kind" + (f" (carried from the deferred award {a['carried_from']})"
+                                             if a.get("carried_from") else "")]
     for r in x["entries_by_kind"]:
         lines.append(f"  {r['entry_kind']:<22} {r['entries']:>5} entries {r['points']:>10} points"
                      + (f"  ({r['capped_points']} capped)" if r["capped_points"] else ""))
