@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from flows.publish.ledger import queue_emails
 from plaudit.errors import ApprovalError
@@ -25,6 +25,23 @@ left join plaudit.approval_decisions d on d.award_id = a.award_id
 where (%(status)s::text is null or a.status = %(status)s)
 order by a.period, a.status, a.amount_minor desc, a.award_id
 """
+
+
+def require_finance_approver(conn: psycopg.Connection[Any], program: str, person: str, *, may: str,
+                             nothing: str) -> None:
+    """Refuse unless `person` is listed in `awards.finance_approvers` of the program's latest version."""
+    row = conn.cursor(row_factory=tuple_row).execute(
+        "select coalesce(definition -> 'awards' -> 'finance_approvers', '[]'::jsonb) from plaudit.program_versions"
+        " where program = %s order by effective_from desc, loaded_at desc limit 1", [program],
+    ).fetchone()
+    if row is None:
+        raise ApprovalError(f"no program {program!r} has run yet: {nothing}")
+    listed: list[str] = row[0]
+    if person not in listed:
+        raise ApprovalError(
+            f"{person} is not a finance approver of program {program}: only {', '.join(listed) or '(none listed)'}"
+            f" may {may}"
+        )
 
 
 MANAGER_CHAIN_SQL = """

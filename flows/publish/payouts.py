@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from flows.publish.approvals import require_finance_approver
 from plaudit import failpoints
 from plaudit.errors import PlauditError
 
@@ -233,18 +234,7 @@ def close(url: str, program: str, period: str, closer: str, *, defer_pending: bo
     period not yet ended, awards still pending (unless `defer_pending`, which defers them)."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
         conn.execute("select pg_advisory_xact_lock(hashtext('plaudit:close:' || %s || ':' || %s))", [program, period])
-        approvers = conn.execute(
-            "select definition -> 'awards' -> 'finance_approvers' as a from plaudit.program_versions"
-            " where program = %s order by effective_from desc, loaded_at desc limit 1", [program],
-        ).fetchone()
-        if approvers is None:
-            raise PlauditError(f"no program {program!r} has run yet: nothing to close")
-        listed = approvers["a"] or []
-        if closer not in listed:
-            raise PlauditError(
-                f"{closer} is not a finance approver of program {program}: only {', '.join(listed) or '(none listed)'}"
-                " may close a period"
-            )
+        require_finance_approver(conn, program, closer, may="close a period", nothing="nothing to close")
         prior = conn.execute(
             "select closed_by, closed_at from plaudit.period_closes where program = %s and period = %s",
             [program, period],

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from flows.publish.approvals import require_finance_approver
 from plaudit.errors import ApprovalError
 
 
@@ -21,18 +22,7 @@ def retract(url: str, program: str, response_id: str, by: str, reason: str) -> d
     if not reason.strip():
         raise ApprovalError("a retraction needs a reason: pass --reason 'what happened'")
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        listed = conn.execute(
-            "select definition -> 'awards' -> 'finance_approvers' as a from plaudit.program_versions"
-            " where program = %s order by effective_from desc, loaded_at desc limit 1",
-            [program],
-        ).fetchone()
-        if listed is None:
-            raise ApprovalError(f"no program {program!r} has run yet: nothing to retract from")
-        if by not in (listed["a"] or []):
-            raise ApprovalError(
-                f"{by} is not a finance approver of program {program}: only "
-                f"{', '.join(listed['a'] or []) or '(none listed)'} may retract feedback"
-            )
+        require_finance_approver(conn, program, by, may="retract feedback", nothing="nothing to retract from")
         if conn.execute("select 1 from raw.feedback_responses where response_id = %s", [response_id]).fetchone() is None:
             raise ApprovalError(f"no feedback with id {response_id!r}: check the response id in your export")
         prior = conn.execute(
