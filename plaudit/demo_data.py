@@ -131,15 +131,19 @@ def generate(
     head = Employee("E0001", "Grace", "Grace Hopper-Lind", "CX Leadership", "head_of_cx", "London", "en",
                     "CC-001", "", "active", None)
     roster.append(head)
-    n_teams = max(1, min(len(TEAMS), employees // 8))
+    # Up to 60 people: one team per 8 of the six named teams (the demo's roster). Beyond that, teams of
+    # about ten, as real teams are: the six again and again, numbered ("Support Lyon 2").
+    n_teams = max(1, min(len(TEAMS), employees // 8)) if employees <= 60 else employees // 10
     leads = []
     for t in range(n_teams):
-        team, role, loc, locale, cc = TEAMS[t]
+        team, role, loc, locale, cc = TEAMS[t % len(TEAMS)]
+        if t >= len(TEAMS):
+            team = f"{team} {t // len(TEAMS) + 1}"
         first = FIRST_NAMES[(t * 7) % len(FIRST_NAMES)]
         lead = Employee(f"E{len(roster) + 1:04d}", first, f"{first} {LAST_NAMES[(t * 3) % len(LAST_NAMES)]}",
                         team, "team_lead", loc, locale, cc, head.employee_id, "active", None)
         roster.append(lead)
-        leads.append((lead, TEAMS[t]))
+        leads.append((lead, (team, role, loc, locale, cc)))
     while len(roster) < employees:
         lead, (team, role, loc, locale, cc) = leads[(len(roster)) % len(leads)]
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -196,6 +200,9 @@ def generate(
         while day < end:
             if day.weekday() < 6:  # closed on Sundays
                 working = [a for a in agents if a.terminated_on is None or a.terminated_on > day]
+                by_team: dict[str, list[Employee]] = {}
+                for a in working:
+                    by_team.setdefault(a.team, []).append(a)
                 n = int(len(working) * interactions_per_agent_day * rng.uniform(0.8, 1.2))
                 for _ in range(n):
                     seq += 1
@@ -226,7 +233,7 @@ def generate(
                             pool = POSITIVE if good else (NEGATIVE if bad else NEUTRAL)
                             named = owner
                             if good and rng.random() < 0.08:  # the customer remembers a team-mate instead
-                                named = rng.choice([a for a in working if a.team == owner.team])
+                                named = rng.choice(by_team[owner.team])
                             comment = rng.choice(pool).format(name=named.first_name, full=named.full_name)
                         # Most customers leave an address (stored only as a keyed hash); now and then
                         # an employee rates their own ticket from their staff address.

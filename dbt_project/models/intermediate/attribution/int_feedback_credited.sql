@@ -78,43 +78,123 @@ participant_candidates as (
 
 ),
 
-team_candidates as (
+-- Names are found through words, not a regular expression per candidate: each
+-- comment is split once into its words (runs of letters and digits, the same
+-- boundary as `whole_word_pattern`), and a candidate is looked up by
+-- (response, first name). A first name that is not one word ("Jean-Luc") is
+-- looked up by its first word and then confirmed with the whole-word pattern.
+comment_tokens as (
+
+    select distinct
+        c.response_id,
+        w.word
+    from commented as c
+    cross join lateral regexp_split_to_table(lower(c.comment), '[^[:alnum:]]+') as w (word)
+    where w.word <> ''
+
+),
+
+first_names as (
+
+    select distinct
+        first_name,
+        lower(first_name) as name_key,
+        first_name ~ '[^[:alnum:]]' as is_several_words,
+        lower(coalesce(substring(first_name from '[[:alnum:]]+'), first_name)) as lead_word
+    from employees
+    where first_name <> ''
+
+),
+
+-- (response, first name) for every employee first name a comment contains
+comment_names as (
+
+    select distinct
+        t.response_id,
+        n.name_key
+    from comment_tokens as t
+    inner join first_names as n on t.word = n.lead_word
+    inner join commented as c on t.response_id = c.response_id
+    where not n.is_several_words or c.comment ~ {{ whole_word_pattern('n.first_name') }}
+
+),
+
+named_participants as (
+
+    select
+        pc.response_id,
+        pc.employee_id,
+        pc.candidate_circle
+    from participant_candidates as pc
+    inner join employees as e on pc.employee_id = e.employee_id
+    inner join comment_names as cn
+        on pc.response_id = cn.response_id
+        and lower(e.first_name) = cn.name_key
+
+),
+
+-- the team each participant was in when the feedback was given
+participant_teams as (
 
     select distinct
         pc.response_id,
-        mate.employee_id,
-        2 as candidate_circle
+        pc.employee_id as participant_id,
+        ev.team,
+        c.responded_at
     from participant_candidates as pc
     inner join commented as c on pc.response_id = c.response_id
     inner join employee_versions as ev
         on pc.employee_id = ev.employee_id
         and c.responded_at >= ev.valid_from and c.responded_at < ev.valid_to
-    inner join employee_versions as mate
-        on ev.team = mate.team
-        and c.responded_at >= mate.valid_from and c.responded_at < mate.valid_to
-        and mate.employee_id <> pc.employee_id
+
+),
+
+team_members as (
+
+    select
+        ev.employee_id,
+        ev.team,
+        ev.valid_from,
+        ev.valid_to,
+        lower(e.first_name) as name_key
+    from employee_versions as ev
+    inner join employees as e on ev.employee_id = e.employee_id
+
+),
+
+-- team-mates of a participant whose first name the comment contains
+named_team_mates as (
+
+    select distinct
+        pt.response_id,
+        mate.employee_id,
+        2 as candidate_circle
+    from participant_teams as pt
+    inner join comment_names as cn on pt.response_id = cn.response_id
+    inner join team_members as mate
+        on pt.team = mate.team
+        and cn.name_key = mate.name_key
+        and pt.responded_at >= mate.valid_from and pt.responded_at < mate.valid_to
+        and mate.employee_id <> pt.participant_id
 
 ),
 
 matches as (
 
+    -- every candidate here has their first name in the comment; count them per circle
     select
         cand.response_id,
         cand.employee_id,
         cand.candidate_circle,
         c.comment ~ {{ whole_word_pattern('e.full_name') }} as full_name_named,
-        c.comment ~ {{ whole_word_pattern('e.first_name') }} as first_name_named,
-        count(*) filter (where c.comment ~ {{ whole_word_pattern('e.first_name') }}) over (
-            partition by cand.response_id, cand.candidate_circle
-        ) as first_name_hits
+        count(*) over (partition by cand.response_id, cand.candidate_circle) as first_name_hits
     from (
-        select * from participant_candidates
+        select * from named_participants
         union all
-        select * from team_candidates
+        select * from named_team_mates
     ) as cand
     inner join commented as c on cand.response_id = c.response_id
     inner join employees as e on cand.employee_id = e.employee_id
-    where c.comment ~ {{ whole_word_pattern('e.first_name') }}
 
 ),
 
