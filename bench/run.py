@@ -54,6 +54,24 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def slowest_models(home: Path, n: int = 6) -> list[list[object]]:
+    """The last dbt invocation's slowest nodes (dbt's own timing), as [name, seconds]."""
+    path = home / "dbt" / "target" / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text())["results"]
+    top = sorted(results, key=lambda r: -r["execution_time"])[:n]
+    return [[r["unique_id"].split(".", 2)[-1], round(r["execution_time"], 2)] for r in top]
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -138,7 +156,7 @@ def main() -> None:
                      "--start", start.isoformat(), env=env)
     shutil.copytree(data, inbox)  # the night moves files out of the inbox; the floor reads the copies
     rows_on_disk = {p.stem: sum(1 for _ in p.open("rb")) - 1 for p in data.glob("*.csv")}
-    print(f"generated in {gen_s:.0f} s: {rows_on_disk}")
+    print(f"generated in {gen_s:.0f} s: {rows_on_disk}", flush=True)
 
     from prefect.testing.utilities import prefect_test_harness
 
@@ -149,12 +167,14 @@ def main() -> None:
     url = db.database_url()
     results: dict[str, object] = {"scale": args.scale, "employees": employees, "days": days,
                                   "night": night.isoformat(), "rows_generated": rows_on_disk,
-                                  "generate_s": round(gen_s, 1)}
+                                  "generate_s": round(gen_s, 1), "commit": git_commit()}
     with prefect_test_harness(server_startup_timeout=120):
         full, full_s = timed(nightly, night=night, program="demo")
-        print(f"full night: {full_s:.1f} s {full['stages']}")
+        print(f"full night: {full_s:.1f} s {full['stages']}", flush=True)
+        results["full_night_slowest_models"] = slowest_models(home)
         _, refresh_s = timed(dbt.build, url, night=night.isoformat(), program="demo", full_refresh=True)
-        print(f"full refresh (dbt): {refresh_s:.1f} s")
+        print(f"full refresh (dbt): {refresh_s:.1f} s", flush=True)
+        results["full_refresh_slowest_models"] = slowest_models(home)
 
         # one new working day (the generated shops are closed on Sundays, and Oct 31 is a Saturday)
         nxt = night + timedelta(days=1)
@@ -165,7 +185,8 @@ def main() -> None:
             env=env)
         shutil.copytree(day_data, inbox, dirs_exist_ok=True)
         inc, inc_s = timed(nightly, night=nxt, program="demo")
-        print(f"incremental night: {inc_s:.1f} s {inc['stages']} ({inc['rows_ingested']:,} rows)")
+        print(f"incremental night: {inc_s:.1f} s {inc['stages']} ({inc['rows_ingested']:,} rows)", flush=True)
+        results["incremental_slowest_models"] = slowest_models(home)
         empty, empty_s = timed(nightly, night=nxt, program="demo")
         print(f"empty night: {empty_s:.1f} s {empty['stages']}")
 
@@ -208,6 +229,10 @@ def main() -> None:
     print(f"written {out} and bench/RESULTS.md")
 
 
+def fmt_models(models: list[list[object]] | None) -> str:
+    return ", ".join(f"`{name}` {sec} s" for name, sec in (models or [])[:4]) or "n/a"
+
+
 def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
     m, ratios, fl = r["machine"], r["ratios"], r["floor"]
     holds = {
@@ -239,6 +264,10 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 | email rendering | {r['rendering']['emails_per_s']:,} per second |
 | peak RSS of the Python process | {r['peak_rss_mb']} MB |
 | database size | {r['database_mb']} MB |
+
+Slowest dbt nodes (dbt's timing): full night {fmt_models(r.get('full_night_slowest_models'))};
+full refresh {fmt_models(r.get('full_refresh_slowest_models'))}; incremental night
+{fmt_models(r.get('incremental_slowest_models'))}. Commit {r.get('commit', 'unknown')}.
 
 Ratios: full night / floor = **{ratios['full_night_vs_floor']}×**; incremental dbt / full refresh =
 **{ratios['incremental_vs_full_refresh']}**; incremental night / full night = {ratios['incremental_night_vs_full_night']}.

@@ -17,6 +17,8 @@ All settings come from environment variables; nothing else is read implicitly.
 | PLAUDIT_SMTP_RETRIES    | 4                        | attempts per message on temporary failures (4xx, timeouts, disconnects) |
 | PLAUDIT_SMTP_BACKOFF_SECONDS | 2                   | first wait between attempts; doubles each time (at most 60 s) |
 | PLAUDIT_SMTP_CA_FILE    | (system certificates)    | a PEM bundle to verify the SMTP server's certificate with (a private CA) |
+| PLAUDIT_INGEST_WORKERS  | the machine's cores      | processes that load event files of different kinds at once (1: one file at a time) |
+| PLAUDIT_INGEST_PARALLEL_MIN_BYTES | 33554432       | event files smaller than this in total load in one process |
 
 When PLAUDIT_HASH_KEY is unset, a random key is created once in
 $PLAUDIT_HOME/hash.key (mode 0600) and reused. Set the variable in production

@@ -169,3 +169,61 @@ def test_a_customer_first_name_is_kept_only_where_the_mapping_allows_it(fresh_db
     _, text, html = render_recognition(environment(), row)
     assert "(Priya, CSAT 5, email)" in text and "(CSAT 4, sms)" in text
     assert "Priya &middot; CSAT 5" in html
+
+
+RAW_TABLES = ["employees", "accounts", "exchange_rates", "interactions", "interaction_participants",
+              "feedback_responses", "nominations"]
+
+
+def _raw_fingerprint(url: str) -> dict[str, tuple[int, str]]:
+    """Rows and a digest of each raw table's content (load times and ingest ids left out)."""
+    out = {}
+    with psycopg.connect(url) as conn:
+        for t in RAW_TABLES:
+            out[t] = conn.execute(
+                "select count(*), md5(coalesce(string_agg(r::text, '|' order by r::text), ''))"
+                " from (select to_jsonb(x) - '_ingested_at' - 'updated_at' as r from raw." + t + " as x) as s"  # noqa: S608 - fixed names
+            ).fetchone()
+        out["quarantine"] = conn.execute(
+            "select count(*), md5(coalesce(string_agg(kind || source_line || reason, '|' order by kind, source_line), ''))"
+            " from plaudit.quarantine"
+        ).fetchone()
+    return out
+
+
+def test_event_kinds_load_at_once_in_worker_processes_and_equal_one_at_a_time(
+        server_url, monkeypatch, tmp_path):
+    """The nightly inbox loads large event files of different kinds in parallel processes; the
+    database ends the same as loading them one by one (bad rows, hashes and all)."""
+    import uuid
+
+    from flows.ingest.inbox import ingest_inbox, ingest_workers, pending_files
+    from plaudit import db, settings
+
+    inbox = tmp_path / "inbox"
+    generate(inbox, employees=30, days=6, seed=5)
+    with (inbox / "feedback.csv").open("a") as f:
+        f.write("RBAD1,T00000001,,csat,9,out of scale,web,2026-10-02T10:00:00,\n")
+    (inbox / "participants-late.csv").write_text(
+        "interaction_id,employee_id,participant_role,touched_at\nT00000001,E0003,assist,2026-10-01T09:00:00\n")
+    monkeypatch.setenv("PLAUDIT_HASH_KEY", "test-hash-key")
+    monkeypatch.setenv("PLAUDIT_INBOX_DIR", str(inbox))
+    fingerprints = {}
+    for workers, min_bytes in (("1", "0"), ("2", "0")):
+        monkeypatch.setenv("PLAUDIT_DB_NAME", f"t_{uuid.uuid4().hex[:10]}")
+        monkeypatch.setenv("PLAUDIT_INGEST_WORKERS", workers)
+        monkeypatch.setenv("PLAUDIT_INGEST_PARALLEL_MIN_BYTES", min_bytes)
+        url = db.database_url()
+        s = settings.load()
+        with psycopg.connect(url) as conn:
+            assert ingest_workers(pending_files(conn, inbox, s.mappings_dir)) == int(workers)
+        results, refused = ingest_inbox(url, inbox, s.mappings_dir)
+        assert refused == []
+        # master data first, then the events in the usual order, whatever finished first
+        assert [Path(r.file).name for r in results] == [
+            "employees.csv", "accounts.csv", "exchange_rates.csv", "interactions.csv", "participants-late.csv",
+            "participants.csv", "feedback.csv", "nominations.csv"]
+        assert sum(r.quarantined_rows for r in results) == 1
+        fingerprints[workers] = _raw_fingerprint(url)
+    assert fingerprints["1"] == fingerprints["2"]
+    assert fingerprints["2"]["feedback_responses"][0] > 100

@@ -57,6 +57,70 @@ def pending_files(conn: psycopg.Connection, inbox: Path, mappings_dir: Path) -> 
     return [(k, p, m) for _, _, k, p, m in sorted(found, key=lambda x: (x[0], x[1]))]
 
 
+# Event kinds do not read one another while they are checked and loaded, so files of different
+# event kinds can load at once, each kind's files in order, each file its own transaction.
+PARALLEL_KINDS = ("interactions", "participants", "feedback", "nominations")
+PARALLEL_MIN_BYTES = 32 * 2**20  # below this, starting worker processes costs more than it saves
+
+Pending = tuple[str | None, Path, Path | None]
+
+
+def _ingest_one(conn: psycopg.Connection, kind: str | None, path: Path, mapping: Path | None,
+                results: list[FileResult], refused: list[dict[str, str]]) -> None:
+    """Ingest one file and commit; a file refused whole is recorded as refused instead."""
+    try:
+        m = mapping_mod.load(mapping) if mapping else None
+        results.append(ingest_file(conn, path, kind=KINDS[kind] if kind else None, mapping=m))
+        conn.commit()
+    except IngestError as exc:
+        conn.rollback()
+        with conn.transaction():
+            ingest_id = conn.execute(
+                "insert into plaudit.ingests (kind, source_file, file_sha256, source, finished_at)"
+                " values (%s, %s, %s, %s, now()) returning ingest_id",
+                [kind or (mapping.stem if mapping else "?"), str(path), file_sha256(path), "refused"],
+            ).fetchone()[0]  # type: ignore[index]
+            conn.execute(
+                "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
+                " values (%s, %s, %s, 0, null, %s)",
+                [ingest_id, kind or "?", str(path), f"file refused: {exc}"],
+            )
+        refused.append({"file": str(path), "reason": str(exc)})
+
+
+def _ingest_group(url: str, group: list[Pending]) -> tuple[list[FileResult], list[dict[str, str]]]:
+    """One event kind's files, in order, in a worker process (its own connection)."""
+    results: list[FileResult] = []
+    refused: list[dict[str, str]] = []
+    with psycopg.connect(url) as conn:
+        for kind, path, mapping in group:
+            _ingest_one(conn, kind, path, mapping, results, refused)
+    return results, refused
+
+
+def _worker_init() -> None:
+    # the parent process hits the failpoint when a worker's file has committed
+    import os
+
+    os.environ.pop("PLAUDIT_FAILPOINT", None)
+
+
+def ingest_workers(pending: list[Pending]) -> int:
+    """How many processes load the event files: `PLAUDIT_INGEST_WORKERS` (default: the cores, at most
+    one per event kind), and 1 when the event files are small."""
+    import os
+
+    from plaudit.settings import _number
+
+    kinds = {k for k, _, m in pending if k in PARALLEL_KINDS and m is None}
+    wanted = _number("PLAUDIT_INGEST_WORKERS", os.cpu_count() or 1, int)
+    min_bytes = _number("PLAUDIT_INGEST_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES, int)
+    size = sum(p.stat().st_size for k, p, m in pending if k in kinds and m is None)
+    if wanted < 2 or len(kinds) < 2 or size < min_bytes:
+        return 1
+    return min(wanted, len(kinds))
+
+
 def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> tuple[list[FileResult], list[dict[str, str]]]:
     """Ingest every new file, each in its own transaction.
 
@@ -64,31 +128,58 @@ def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> tuple[list[FileRe
     declared format) does not stop the night: it is recorded with its reason in
     plaudit.ingests and plaudit.quarantine (line 0), remembered by content hash
     so it is not retried every night, and returned in the refused list.
+
+    Master data loads first, one file at a time; then, when the event files
+    are large, each event kind loads in its own process (`ingest_workers`),
+    at once; then the mapped folders, one file at a time.
     """
     results: list[FileResult] = []
     refused: list[dict[str, str]] = []
     with psycopg.connect(url) as conn:
-        for kind, path, mapping in pending_files(conn, inbox, mappings_dir):
-            try:
-                m = mapping_mod.load(mapping) if mapping else None
-                results.append(ingest_file(conn, path, kind=KINDS[kind] if kind else None, mapping=m))
-                conn.commit()
-                failpoints.hit("after_ingest_commit")
-            except IngestError as exc:
-                conn.rollback()
-                with conn.transaction():
-                    ingest_id = conn.execute(
-                        "insert into plaudit.ingests (kind, source_file, file_sha256, source, finished_at)"
-                        " values (%s, %s, %s, %s, now()) returning ingest_id",
-                        [kind or (mapping.stem if mapping else "?"), str(path), file_sha256(path), "refused"],
-                    ).fetchone()[0]  # type: ignore[index]
-                    conn.execute(
-                        "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
-                        " values (%s, %s, %s, 0, null, %s)",
-                        [ingest_id, kind or "?", str(path), f"file refused: {exc}"],
-                    )
-                refused.append({"file": str(path), "reason": str(exc)})
+        pending = pending_files(conn, inbox, mappings_dir)
+        workers = ingest_workers(pending)
+        parallel = [x for x in pending if workers > 1 and x[0] in PARALLEL_KINDS and x[2] is None]
+        first = [x for x in pending if x not in parallel and x[0] is not None and x[0] not in PARALLEL_KINDS]
+        last = [x for x in pending if x not in parallel and x not in first]
+        for kind, path, mapping in first:
+            _ingest_one(conn, kind, path, mapping, results, refused)
+            failpoints.hit("after_ingest_commit")
+        if parallel:
+            _ingest_parallel(url, parallel, workers, results, refused)
+        for kind, path, mapping in last:
+            _ingest_one(conn, kind, path, mapping, results, refused)
+            failpoints.hit("after_ingest_commit")
     return results, refused
+
+
+def _ingest_parallel(url: str, pending: list[Pending], workers: int,
+                     results: list[FileResult], refused: list[dict[str, str]]) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    groups: dict[str | None, list[Pending]] = {}
+    for item in pending:
+        groups.setdefault(item[0], []).append(item)
+    # largest kinds first, so the two processes finish close together
+    order = sorted(groups.values(), key=lambda g: -sum(p.stat().st_size for _, p, _ in g))
+    by_kind: dict[str | None, tuple[list[FileResult], list[dict[str, str]]]] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_init) as pool:
+        futures = {pool.submit(_ingest_group, url, g): g[0][0] for g in order}
+        try:
+            for fut in as_completed(futures):
+                by_kind[futures[fut]] = fut.result()
+                failpoints.hit("after_ingest_commit")
+        except BrokenProcessPool as exc:
+            raise IngestError(
+                f"an ingest worker process died ({exc}); files it had committed stay loaded and the rest "
+                "load on the next run. Set PLAUDIT_INGEST_WORKERS=1 to load one file at a time."
+            ) from exc
+    for kind in PARALLEL_KINDS:  # results in the usual order, whatever finished first
+        if kind in by_kind:
+            results.extend(by_kind[kind][0])
+            refused.extend(by_kind[kind][1])
 
 
 def api_mappings(mappings_dir: Path) -> list[mapping_mod.Mapping]:
