@@ -10,7 +10,8 @@
 --
 -- Who can be named: first the employees who touched the interaction before the
 -- feedback; if none of them is named, the members of their teams (as of the
--- feedback). A full name (case-insensitive, as a whole word) names its
+-- feedback). The first names a comment contains come from
+-- int_feedback_comment_names (words, not a regular expression per candidate). A full name (case-insensitive, as a whole word) names its
 -- employee; a first name names someone only when a single candidate has it. A
 -- comment that names several employees names nobody (ambiguous).
 
@@ -70,7 +71,7 @@ participant_candidates as (
     select distinct
         c.response_id,
         p.employee_id,
-        1 as candidate_circle
+        c.responded_at
     from commented as c
     inner join participants as p
         on c.interaction_id = p.interaction_id
@@ -78,44 +79,10 @@ participant_candidates as (
 
 ),
 
--- Names are found through words, not a regular expression per candidate: each
--- comment is split once into its words (runs of letters and digits, the same
--- boundary as `whole_word_pattern`), and a candidate is looked up by
--- (response, first name). A first name that is not one word ("Jean-Luc") is
--- looked up by its first word and then confirmed with the whole-word pattern.
-comment_tokens as (
-
-    select distinct
-        c.response_id,
-        w.word
-    from commented as c
-    cross join lateral regexp_split_to_table(lower(c.comment), '[^[:alnum:]]+') as w (word)
-    where w.word <> ''
-
-),
-
-first_names as (
-
-    select distinct
-        first_name,
-        lower(first_name) as name_key,
-        first_name ~ '[^[:alnum:]]' as is_several_words,
-        lower(coalesce(substring(first_name from '[[:alnum:]]+'), first_name)) as lead_word
-    from employees
-    where first_name <> ''
-
-),
-
--- (response, first name) for every employee first name a comment contains
+-- (response, lower-cased first name) for each employee first name a comment contains
 comment_names as (
 
-    select distinct
-        t.response_id,
-        n.name_key
-    from comment_tokens as t
-    inner join first_names as n on t.word = n.lead_word
-    inner join commented as c on t.response_id = c.response_id
-    where not n.is_several_words or c.comment ~ {{ whole_word_pattern('n.first_name') }}
+    select * from {{ ref('int_feedback_comment_names') }}
 
 ),
 
@@ -124,7 +91,7 @@ named_participants as (
     select
         pc.response_id,
         pc.employee_id,
-        pc.candidate_circle
+        1 as candidate_circle
     from participant_candidates as pc
     inner join employees as e on pc.employee_id = e.employee_id
     inner join comment_names as cn
@@ -140,12 +107,11 @@ participant_teams as (
         pc.response_id,
         pc.employee_id as participant_id,
         ev.team,
-        c.responded_at
+        pc.responded_at
     from participant_candidates as pc
-    inner join commented as c on pc.response_id = c.response_id
     inner join employee_versions as ev
         on pc.employee_id = ev.employee_id
-        and c.responded_at >= ev.valid_from and c.responded_at < ev.valid_to
+        and pc.responded_at >= ev.valid_from and pc.responded_at < ev.valid_to
 
 ),
 
