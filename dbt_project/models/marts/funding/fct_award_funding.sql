@@ -2,11 +2,13 @@
 -- budget pays the rest, so the legs of an award sum exactly to it.
 --
 --   account leg = floor(amount × points earned on the account's interactions
---                 (and nominations) / the award's points × the account's share),
+--                 (and nominations, at most the award's points) / the award's
+--                 points × the account's share),
 --                 in the award's minor units: rounded down, the company pays the
 --                 remainder; then limited by what is left of the account's
 --                 monthly cap, awards taken in the budget's order
---   company leg = amount − the account legs
+--   company leg = amount − the account legs (the account legs of one award,
+--                 by account id, stop at the award's amount)
 --
 -- An account whose co-funding currency differs from the award's pays its leg
 -- converted at the latest rate on or before the award date (the period's last
@@ -136,8 +138,11 @@ converted as (
         ap.*,
         case when ap.account_currency = ap.currency then 1 else r.rate end as rate,
         case when ap.account_currency = ap.currency then ap.award_date else r.valid_from end as rate_date,
-        greatest(floor(ap.amount_minor * ap.account_points * ap.co_funding_share / ap.award_points), 0)::bigint
-            as share_minor
+        -- the account's points count at most the award's: an award can pay fewer points than its
+        -- entries now hold (an instant award made when a cap held part of its entry back)
+        greatest(floor(
+            ap.amount_minor * least(ap.account_points, ap.award_points) * ap.co_funding_share / ap.award_points
+        ), 0)::bigint as share_minor
     from account_points as ap
     left join rates as r
         on r.from_currency = ap.currency
@@ -168,19 +173,35 @@ capped as (
 
 ),
 
+-- the accounts of one award together never pay more than the award (the company leg is never negative)
+within_award as (
+
+    select
+        c.*,
+        greatest(0, least(
+            c.leg_minor,
+            c.amount_minor - coalesce(sum(c.leg_minor) over (
+                partition by c.award_id order by c.account_id
+                rows between unbounded preceding and 1 preceding
+            ), 0)
+        )) as award_leg_minor
+    from capped as c
+
+),
+
 account_legs as (
 
     select
         award_id,
         account_id,
-        leg_minor as amount_minor,
+        award_leg_minor as amount_minor,
         account_points,
         account_currency,
-        floor(leg_minor * rate)::bigint as account_amount_minor,
+        floor(award_leg_minor * rate)::bigint as account_amount_minor,
         rate,
         rate_date
-    from capped
-    where leg_minor > 0
+    from within_award
+    where award_leg_minor > 0
 
 )
 
