@@ -1,0 +1,42 @@
+"""Ingest one scale's generated exports one file at a time, then with the event kinds in parallel
+processes, each into its own fresh database on the same server, in one run:
+`python bench/ingest_parallel.py .plaudit/bench-M/data` (after `make bench SCALE=M`; the two databases
+stay on that server, `PLAUDIT_DB_NAME=ingest_...`, until the folder is deleted)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+
+def main() -> None:
+    data = Path(sys.argv[1]).resolve()
+    home = data.parent
+    os.environ.update({"PLAUDIT_HOME": str(home), "DO_NOT_TRACK": "1"})
+    from flows.ingest.inbox import ingest_inbox
+    from plaudit import db, settings
+
+    figures = {}
+    for workers in ("1", "2"):
+        os.environ["PLAUDIT_INGEST_WORKERS"] = workers
+        os.environ["PLAUDIT_DB_NAME"] = f"ingest_{workers}_{uuid.uuid4().hex[:6]}"
+        inbox = home / f"inbox-ingest-{workers}"
+        shutil.rmtree(inbox, ignore_errors=True)
+        shutil.copytree(data, inbox)
+        url = db.database_url()
+        t0 = time.perf_counter()
+        results, _ = ingest_inbox(url, inbox, settings.load().mappings_dir)
+        seconds = time.perf_counter() - t0
+        rows = sum(r.loaded for r in results)
+        figures[workers] = seconds
+        print(f"workers={workers}: {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s", flush=True)
+        shutil.rmtree(inbox)
+    print(f"parallel / one at a time: {figures['1'] / figures['2']:.2f}x faster")
+
+
+if __name__ == "__main__":
+    main()
