@@ -2,6 +2,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from flows.ingest.files import ingest_file
 from flows.ingest.kinds import KINDS
@@ -180,10 +181,10 @@ def _raw_fingerprint(url: str) -> dict[str, tuple[int, str]]:
     out = {}
     with psycopg.connect(url) as conn:
         for t in RAW_TABLES:
-            out[t] = conn.execute(
+            out[t] = conn.execute(sql.SQL(
                 "select count(*), md5(coalesce(string_agg(r::text, '|' order by r::text), ''))"
-                " from (select to_jsonb(x) - '_ingested_at' - 'updated_at' as r from raw." + t + " as x) as s"  # noqa: S608 - fixed names
-            ).fetchone()
+                " from (select to_jsonb(x) - '_ingested_at' - 'updated_at' as r from {} as x) as s"
+            ).format(sql.Identifier("raw", t))).fetchone()
         out["quarantine"] = conn.execute(
             "select count(*), md5(coalesce(string_agg(kind || source_line || reason, '|' order by kind, source_line), ''))"
             " from plaudit.quarantine"
