@@ -48,6 +48,8 @@ class Settings:
     smtp_retries: int
     smtp_backoff_seconds: float
     smtp_ca_file: Path | None = None
+    ingest_workers: int = 1
+    ingest_parallel_min_bytes: int = 32 * 2**20
 
     @property
     def pgdata(self) -> Path:
@@ -76,6 +78,8 @@ def load() -> Settings:
         smtp_retries=_number("PLAUDIT_SMTP_RETRIES", 4, int),
         smtp_backoff_seconds=_number("PLAUDIT_SMTP_BACKOFF_SECONDS", 2.0, float),
         smtp_ca_file=Path(os.environ["PLAUDIT_SMTP_CA_FILE"]).expanduser() if os.environ.get("PLAUDIT_SMTP_CA_FILE") else None,
+        ingest_workers=_number("PLAUDIT_INGEST_WORKERS", os.cpu_count() or 1, int),
+        ingest_parallel_min_bytes=_number("PLAUDIT_INGEST_PARALLEL_MIN_BYTES", 32 * 2**20, int),
     )
 
 

@@ -226,5 +226,8 @@ def test_event_kinds_load_at_once_in_worker_processes_and_equal_one_at_a_time(
             "participants.csv", "feedback.csv", "nominations.csv"]
         assert sum(r.quarantined_rows for r in results) == 1
         fingerprints[workers] = _raw_fingerprint(url)
+        # run again: every file is remembered by its hash, nothing loads twice
+        assert ingest_inbox(url, inbox, s.mappings_dir) == ([], [])
+        assert _raw_fingerprint(url) == fingerprints[workers]
     assert fingerprints["1"] == fingerprints["2"]
     assert fingerprints["2"]["feedback_responses"][0] > 100

@@ -11,6 +11,7 @@ already ingested is skipped, and the same content under a new name too.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg
@@ -18,7 +19,7 @@ import psycopg
 from flows.ingest import mapping as mapping_mod
 from flows.ingest.files import FileResult, file_sha256, ingest_file
 from flows.ingest.kinds import KINDS
-from plaudit import failpoints
+from plaudit import failpoints, settings
 from plaudit.errors import IngestError
 
 # Master data first, so a night's events find their employees.
@@ -60,7 +61,6 @@ def pending_files(conn: psycopg.Connection, inbox: Path, mappings_dir: Path) -> 
 # Event kinds do not read one another while they are checked and loaded, so files of different
 # event kinds can load at once, each kind's files in order, each file its own transaction.
 PARALLEL_KINDS = ("interactions", "participants", "feedback", "nominations")
-PARALLEL_MIN_BYTES = 32 * 2**20  # below this, starting worker processes costs more than it saves
 
 Pending = tuple[str | None, Path, Path | None]
 
@@ -100,25 +100,19 @@ def _ingest_group(url: str, group: list[Pending]) -> tuple[list[FileResult], lis
 
 def _worker_init() -> None:
     # the parent process hits the failpoint when a worker's file has committed
-    import os
-
     os.environ.pop("PLAUDIT_FAILPOINT", None)
 
 
 def ingest_workers(pending: list[Pending]) -> int:
-    """How many processes load the event files: `PLAUDIT_INGEST_WORKERS` (default: the cores, at most
-    one per event kind), and 1 when the event files are small."""
-    import os
-
-    from plaudit.settings import _number
-
+    """How many processes load the event files: `PLAUDIT_INGEST_WORKERS` (default: the cores), at most
+    one per event kind, and 1 when the event files are smaller than `PLAUDIT_INGEST_PARALLEL_MIN_BYTES`
+    (starting worker processes would cost more than it saves)."""
+    s = settings.load()
     kinds = {k for k, _, m in pending if k in PARALLEL_KINDS and m is None}
-    wanted = _number("PLAUDIT_INGEST_WORKERS", os.cpu_count() or 1, int)
-    min_bytes = _number("PLAUDIT_INGEST_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES, int)
     size = sum(p.stat().st_size for k, p, m in pending if k in kinds and m is None)
-    if wanted < 2 or len(kinds) < 2 or size < min_bytes:
+    if s.ingest_workers < 2 or len(kinds) < 2 or size < s.ingest_parallel_min_bytes:
         return 1
-    return min(wanted, len(kinds))
+    return min(s.ingest_workers, len(kinds))
 
 
 def ingest_inbox(url: str, inbox: Path, mappings_dir: Path) -> tuple[list[FileResult], list[dict[str, str]]]:

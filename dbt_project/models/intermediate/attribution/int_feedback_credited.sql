@@ -50,7 +50,15 @@ employee_versions as (
 
 ),
 
--- feedback with a comment, under a version that looks for names
+-- (response, lower-cased first name) for each employee first name a comment contains; which
+-- feedback is looked at for names (a version whose comment_names is not off) is decided there
+comment_names as (
+
+    select * from {{ ref('int_feedback_comment_names') }}
+
+),
+
+-- feedback whose comment contains an employee's first name
 commented as (
 
     select distinct
@@ -62,7 +70,7 @@ commented as (
         a.responded_at
     from attributed as a
     inner join versions as v on a.version_id = v.version_id
-    where v.comment_names <> 'off' and a.comment is not null and a.interaction_id is not null
+    where a.response_id in (select response_id from comment_names)
 
 ),
 
@@ -76,13 +84,6 @@ participant_candidates as (
     inner join participants as p
         on c.interaction_id = p.interaction_id
         and p.touched_at <= c.responded_at
-
-),
-
--- (response, lower-cased first name) for each employee first name a comment contains
-comment_names as (
-
-    select * from {{ ref('int_feedback_comment_names') }}
 
 ),
 
