@@ -136,6 +136,8 @@ def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=list(SCALES), default="S")
+    ap.add_argument("--reuse-data", action="store_true",
+                    help="keep the data a previous run generated for this scale (generating L takes ~9 minutes)")
     args = ap.parse_args()
     target_rows, employees = SCALES[args.scale]
     agents = employees * 0.8
@@ -144,7 +146,6 @@ def main() -> None:
     start = night - timedelta(days=days - 1)
 
     home = ROOT / ".plaudit" / f"bench-{args.scale}"
-    shutil.rmtree(home, ignore_errors=True)
     inbox, data, day_data = home / "inbox", home / "data", home / "data-next-day"
     env = os.environ | {
         "PLAUDIT_HOME": str(home), "PLAUDIT_INBOX_DIR": str(inbox), "PLAUDIT_OUT_DIR": str(home / "out"),
@@ -153,9 +154,27 @@ def main() -> None:
     }
     os.environ.update(env)
     print(f"scale {args.scale}: {employees:,} employees, {days} days from {start} (about {target_rows:,} responses)")
-    _, gen_s = timed(cli, "generate", "--out", str(data), "--employees", str(employees), "--days", str(days),
-                     "--start", start.isoformat(), env=env)
-    shutil.copytree(data, inbox)  # the night moves files out of the inbox; the floor reads the copies
+    # what the data was generated with, and how long it took (the file is written last, so a
+    # generation that was stopped is never reused)
+    params, generated = data / "generated.json", None
+    wanted = {"employees": employees, "days": days, "start": start.isoformat()}
+    if args.reuse_data and params.exists():
+        generated = json.loads(params.read_text())
+        if {k: generated.get(k) for k in wanted} != wanted:
+            generated = None
+    if generated:
+        for child in home.iterdir():  # everything but the data: a new database, a new inbox
+            if child != data:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        gen_s = generated["seconds"]
+        print(f"reusing the data generated in {gen_s:.0f} s")
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        _, gen_s = timed(cli, "generate", "--out", str(data), "--employees", str(employees), "--days", str(days),
+                         "--start", start.isoformat(), env=env)
+        params.write_text(json.dumps(wanted | {"seconds": round(gen_s, 1)}))
+    # the inbox gets the next day's files too; hard links, not copies (12 GB less at L)
+    shutil.copytree(data, inbox, copy_function=os.link, ignore=shutil.ignore_patterns("generated.json"))
     rows_on_disk = {p.stem: sum(1 for _ in p.open("rb")) - 1 for p in data.glob("*.csv")}
     print(f"generated in {gen_s:.0f} s: {rows_on_disk}", flush=True)
 
@@ -213,7 +232,7 @@ def main() -> None:
         cli("generate", "--out", str(day_data), "--employees", str(employees), "--days",
             str((nxt - night).days), "--start", (night + timedelta(days=1)).isoformat(), "--first-id", str(10**9),
             env=env)
-        shutil.copytree(day_data, inbox, dirs_exist_ok=True)
+        shutil.copytree(day_data, inbox, dirs_exist_ok=True, copy_function=os.link)
         inc, inc_s = timed(nightly, night=nxt, program="demo")
         print(f"incremental night: {inc_s:.1f} s {inc['stages']} ({inc['rows_ingested']:,} rows)", flush=True)
         results.update({"incremental_night_s": round(inc_s, 1), "incremental_stages": inc["stages"],

@@ -171,3 +171,111 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
     with psycopg.connect(url) as conn:
         assert [r[:3] for r in conn.execute(rows).fetchall()] == [r[:3] for r in earlier]
     assert "R9" not in {r[0] for r in earlier}
+
+
+CREDITS = ("select response_id, employee_id, credit_kind, attribution_model, attribution_weight"
+           " from intermediate.int_feedback_credited order by 1, 2, 3")
+NAMES = ("select response_id, name_key from intermediate.int_feedback_comment_names"
+         " where program = 'e2e' and name_key is not null order by 1, 2")
+FAIRNESS = ("select employee_id, period, responses, baseline_score, shrunk_score, leaderboard_rank, is_final"
+            " from intermediate.int_employee_fairness order by 1, 2")
+POINTS = ("select source_kind, source_id, employee_id, entry_kind, points from intermediate.int_points_computed"
+          " order by 1, 2, 3, 4")
+INTERACTIONS = "interaction_id,account_id,customer_id,interaction_kind,channel,queue,opened_at,closed_at,updated_at\n"
+HEADER = "employee_id,full_name,email,locale,manager_id,team,cost_centre,role,location,hire_date,status,terminated_on"
+
+
+def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees(e2e, tmp_path):
+    """With comment_names: credit, over four nights: new feedback names a participant; a new hire's
+    first name turns up in an old comment (every comment is looked at again); a participant's team
+    changes back in time, so the team-mate the old comment named is no longer a candidate; then an
+    interaction moves to another queue (October's fairness baselines change). Each night recomputes
+    only what it can change, and the credits, comment names, fairness and points equal a full
+    rebuild's, on the night and after an earlier night is run again."""
+
+    url, _, programs = e2e
+    program = programs / "e2e.yml"
+    program.write_text(program.read_text().replace("  model: linear\n", "  model: linear\n  comment_names: credit\n"))
+    inbox = tmp_path / "inbox"
+
+    def read(sql: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def credits_of(response_id: str) -> list[tuple]:
+        return [r[1:] for r in read(CREDITS) if r[0] == response_id]
+
+    def built(response_id: str) -> set:
+        return {r[0] for r in read("select _attributed_built_at from intermediate.int_feedback_credits"
+                                   " where program = 'e2e' and response_id = %s", (response_id,))}
+
+    # night 1: R12 on C1's ticket says "Dana", a name nobody has yet
+    (inbox / "feedback_dana.csv").write_text(
+        "response_id,interaction_id,employee_id,feedback_kind,score,comment,channel,responded_at\n"
+        "R12,I4,,csat,5,Dana saved the day,email,2026-10-14T12:00:00Z\n"
+        "R13,I7,,csat,1,,email,2026-10-22T14:00:00Z\n"
+    )
+    (inbox / "interactions_i7.csv").write_text(
+        INTERACTIONS + "I7,,C7,ticket,email,support,2026-10-22T08:55:00Z,2026-10-22T10:00:00Z,2026-10-22T10:00:00Z\n")
+    (inbox / "participants_i7.csv").write_text(
+        "interaction_id,employee_id,participant_role,touched_at\nI7,A1,owner,2026-10-22T09:00:00Z\n")
+    nightly(night=date(2026, 10, 31), program="e2e")
+    assert credits_of("R12") == [("C1", "attributed", "linear", Decimal("1.000000"))]
+    assert credits_of("R3") == [("T1", "attributed", "comment_named", Decimal("1.000000"))]  # "Tom was great"
+    assert [r[0] for r in credits_of("R1")] == ["A1", "B1"]  # "Alice and Bob": both participants, ambiguous
+    r3_built, r4_built = built("R3"), built("R4")
+
+    # night 2: Dana is hired into C1's team (a new employee is a version since always), new feedback
+    # on I2 names Bob, and A1 is nominated again
+    (inbox / "employees_dana.csv").write_text(
+        HEADER + "\nD1,Dana Helper,d1@staff.test.example,en,M1,Back Office,CC-9,back_office,Lyon,2021-01-01,active,\n"
+    )
+    (inbox / "feedback_bob.csv").write_text(
+        "response_id,interaction_id,employee_id,feedback_kind,score,comment,channel,responded_at\n"
+        "R10,I2,,csat,5,Bob helped a lot,email,2026-11-01T08:00:00Z\n"
+    )
+    (inbox / "nominations_nov.csv").write_text(
+        "nomination_id,employee_id,account_id,customer_id,reason,channel,nominated_at\n"
+        "N2,A1,ACME,C1,Alice again,web,2026-11-01T10:00:00Z\n"
+    )
+    nightly(night=date(2026, 11, 1), program="e2e")
+    assert credits_of("R12") == [("D1", "attributed", "comment_named", Decimal("1.000000"))]
+    assert credits_of("R10") == [("B1", "attributed", "comment_named", Decimal("1.000000"))]
+    # the first names changed: every comment was read again, but only the responses whose names changed
+    # were credited again (R12), not one that names the same people (R3) nor one without a comment (R4)
+    assert built("R3") == r3_built and built("R4") == r4_built
+
+    # night 3: C1 moved to Support as customer service on Oct 1st (a correction back in time): at R12,
+    # Dana is no team-mate; and C1 is covered by the program then, so R4 (no name in it) earns points
+    assert "R4" not in {r[1] for r in read(POINTS)}
+    (inbox / "employees_move.csv").write_text(
+        HEADER + ",updated_at\n"
+        "C1,Carol Backoffice,c1@staff.test.example,en,M1,Support,CC-9,customer_service,Lyon,2021-01-01,active,,"
+        "2026-10-01T00:00:00Z\n"
+    )
+    nightly(night=date(2026, 11, 2), program="e2e")
+    assert credits_of("R12") == [("C1", "attributed", "linear", Decimal("1.000000"))]
+    assert ("feedback", "R4", "C1", "feedback_points", Decimal("10.00")) in read(POINTS)
+    assert built("R3") == r3_built  # Tom's credit does not depend on Carol
+
+    # night 4, nothing but I7 moving to the billing queue, where A1's rating is the only one
+    october = [r for r in read(FAIRNESS) if r[:2] == ("A1", "2026-10")]
+    (inbox / "interactions_move.csv").write_text(
+        INTERACTIONS + "I7,,C7,ticket,email,billing,2026-10-22T08:55:00Z,2026-10-22T10:00:00Z,2026-11-02T00:00:00Z\n")
+    nightly(night=date(2026, 11, 3), program="e2e")
+    assert [r for r in read(FAIRNESS) if r[:2] == ("A1", "2026-10")] != october  # another baseline
+    incremental = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)
+
+    dbt.build(url, night="2026-11-03", program="e2e", full_refresh=True)
+    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)) == incremental
+
+    # an earlier night again: R10 and R7 (Nov 1st and 2nd) earn nobody; their rows go
+    dbt.build(url, night="2026-10-31", program="e2e")
+    earlier = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)
+    assert not {"R10", "R7"} & {r[0] for r in earlier[0]}
+    assert "N2" not in {r[1] for r in earlier[3]}  # nor does N2
+    assert "2026-11" not in {r[1] for r in earlier[2]}  # November's fairness rows went with them
+    assert read("select count(*) from intermediate.int_feedback_credits where program = 'e2e'"
+                " and response_id = 'R10' and employee_id is null") == [(1,)]  # its marker
+    dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
+    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)) == earlier

@@ -97,3 +97,27 @@
 {% macro next_period(period) -%}
     to_char(to_date({{ period }} || '-01', 'YYYY-MM-DD') + interval '1 month', 'YYYY-MM')
 {%- endmacro %}
+
+{#- The post-hook of every table model: statistics as soon as it is built (the next
+    model's plan depends on them, and autovacuum comes too late). Views have none. -#}
+{% macro analyze_if_table() -%}
+    {%- if model.config.materialized == 'view' -%}
+        select 1
+    {%- else -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- is_incremental(), and the table already has `columns`: the first build after a
+    model gained its incremental bookkeeping computes everything, as a first build
+    does (its old rows have no program and are never read; a full refresh drops them). -#}
+{% macro is_incremental_with(columns) -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- for c in columns if c not in existing -%}
+        {{ return(false) }}
+    {%- endfor -%}
+    {{ return(true) }}
+{%- endmacro %}

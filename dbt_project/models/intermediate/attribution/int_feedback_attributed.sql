@@ -25,6 +25,8 @@
 -- (delete+insert on program and response). A response with nobody to credit
 -- keeps a marker row (attribution_model 'none'; 'past_night' for one beyond
 -- the night), with no employee: downstream models skip rows without one.
+-- `_built_at` is the time of the build that wrote a row: the models downstream
+-- recompute the responses written since their own last build.
 
 {{ config(
     materialized='incremental',
@@ -35,6 +37,7 @@
         "create index if not exists {{ this.identifier }}_response on {{ this }} (program, response_id)",
         "create index if not exists {{ this.identifier }}_watermark on {{ this }} (program, _source_watermark)",
         "create index if not exists {{ this.identifier }}_program_loaded on {{ this }} (program, _program_loaded_at)",
+        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
     ],
 ) }}
 
@@ -302,7 +305,8 @@ select
     f.interaction_id,
     f.responded_at,
     watermark.source_watermark as _source_watermark,
-    program_loaded.loaded_at as _program_loaded_at
+    program_loaded.loaded_at as _program_loaded_at,
+    now() as _built_at
 from feedback as f
 -- every recomputed response keeps a row: one with no employee ('none') marks "nobody to credit"
 left join attributed on f.response_id = attributed.response_id
@@ -318,7 +322,8 @@ union all
 -- one: 3.7 s at M)
 select
     '{{ var("program") }}'::text, t.response_id, null, null, 'past_night', null::numeric(9, 6), t.feedback_kind, t.score,
-    t.channel, t.comment, t.interaction_id, t.responded_at, watermark.source_watermark, program_loaded.loaded_at
+    t.channel, t.comment, t.interaction_id, t.responded_at, watermark.source_watermark, program_loaded.loaded_at,
+    now()
 from (
     select distinct on (response_id) * from {{ this }}
     where program = '{{ var("program") }}' and responded_at >= {{ night_end() }}

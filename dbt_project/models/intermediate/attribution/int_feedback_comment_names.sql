@@ -9,13 +9,36 @@
 -- confirmed with the whole-word pattern. A table of its own, analysed when
 -- built, so int_feedback_credited is planned on real row counts (at M, the
 -- same steps as CTEs were planned on default estimates and did not finish).
+--
+-- Incremental by response, like int_feedback_attributed: a build looks again only at
+-- the responses attribution wrote since this model's last build of the program
+-- (`_built_at` there), and at every response when the set of first names changed
+-- (`_names_hash`), and writes only the responses whose names changed: their rows
+-- replace the old ones (delete+insert on program and response); one that named
+-- somebody before and names nobody now gets a marker row with no name_key, so its
+-- old rows go (int_feedback_credits skips markers and other programs). The last post-hook drops the rows of the table this
+-- model was before it kept a program (an index lookup; there are none after that).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['program', 'response_id'],
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "create index if not exists {{ this.identifier }}_response on {{ this }} (program, response_id)",
+        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
+        "delete from {{ this }} where program is null",
+    ],
+) }}
+
+{% set incremental = is_incremental_with(['program', '_attributed_built_at', '_names_hash', '_built_at']) %}
 
 with
 
-attributed as (
+attributed_all as not materialized (
 
     select * from {{ ref('int_feedback_attributed') }}
-    where program = '{{ var("program") }}' and employee_id is not null
+    where program = '{{ var("program") }}'
 
 ),
 
@@ -32,17 +55,6 @@ employees as (
 
 ),
 
-commented as (
-
-    select distinct
-        a.response_id,
-        a.comment
-    from attributed as a
-    inner join versions as v on a.version_id = v.version_id
-    where v.comment_names <> 'off' and a.comment is not null and a.interaction_id is not null
-
-),
-
 first_names as (
 
     select distinct
@@ -52,6 +64,84 @@ first_names as (
         lower(coalesce(substring(first_name from '[[:alnum:]]+'), first_name)) as lead_word
     from employees
     where first_name <> ''
+
+),
+
+-- feedback under a version that looks for names in comments (a program without any costs nothing)
+looked_at as not materialized (
+
+    select a.*
+    from attributed_all as a
+    inner join versions as v on a.version_id = v.version_id
+    where v.comment_names <> 'off'
+
+),
+
+-- what this build has seen: attribution up to its latest build, and this set of first names
+this_build as (
+
+    select
+        (select max(_built_at) from attributed_all) as attributed_built_at,
+        (select md5(string_agg(first_name, '|' order by first_name)) from first_names) as names_hash
+
+),
+
+{% if incremental %}
+
+previous as (
+
+    -- one row, nulls when this program was never built (then everything is computed); every row of
+    -- a build carries that build's names, so the latest row's are the ones to compare
+    select
+        (
+            select max(_attributed_built_at) from {{ this }} where program = '{{ var("program") }}'
+        ) as attributed_built_at,
+        (
+            select _names_hash from {{ this }} where program = '{{ var("program") }}'
+            order by _built_at desc limit 1
+        ) as names_hash
+
+),
+
+changed as (
+
+    -- looked-at responses attribution wrote since (all of them when this program has no rows here)
+    select a.response_id
+    from looked_at as a, previous
+    where previous.attributed_built_at is null or a._built_at > previous.attributed_built_at
+
+    union
+
+    -- every looked-at response when the set of first names changed
+    select a.response_id
+    from looked_at as a, previous, this_build
+    where previous.names_hash is distinct from this_build.names_hash
+
+    union
+
+    -- responses that named somebody, written since (no longer looked at, or past the night)
+    select t.response_id
+    from {{ this }} as t
+    inner join attributed_all as a on t.response_id = a.response_id
+    cross join previous
+    where t.program = '{{ var("program") }}' and t.name_key is not null
+        and a._built_at > previous.attributed_built_at
+
+),
+
+{% endif %}
+
+commented as (
+
+    select distinct
+        a.response_id,
+        a.comment
+    from looked_at as a
+    {% if incremental %}
+        -- (joins, not `in`: the planner then sees how many there are, a day's or every one)
+        inner join changed as ch on a.response_id = ch.response_id
+    {% endif %}
+    where a.employee_id is not null and a.comment is not null and a.interaction_id is not null
 
 ),
 
@@ -87,8 +177,54 @@ several_word_names as (
     inner join commented as c on w.response_id = c.response_id
     where n.is_several_words and c.comment ~ {{ whole_word_pattern('n.first_name') }}
 
-)
+),
 
-select response_id, name_key from one_word_names
-union
-select response_id, name_key from several_word_names
+names as (
+
+    select response_id, name_key from one_word_names
+    union
+    select response_id, name_key from several_word_names
+
+){% if incremental %},
+
+-- the names the responses looked at again had before
+previous_names as (
+
+    select prev.response_id, prev.name_key
+    from {{ this }} as prev
+    inner join changed as ch on prev.response_id = ch.response_id
+    where prev.program = '{{ var("program") }}' and prev.name_key is not null
+
+),
+
+-- of those, the responses whose names changed: only they are written, so that credits look again
+-- at those alone (a new first name makes every comment be read again, but changes few)
+name_changes as (
+
+    select response_id from (select * from names except select * from previous_names) as added
+    union
+    select response_id from (select * from previous_names except select * from names) as removed
+
+){% endif %}
+
+select
+    '{{ var("program") }}'::text as program,
+    names.response_id,
+    names.name_key,
+    this_build.attributed_built_at as _attributed_built_at,
+    this_build.names_hash as _names_hash,
+    now() as _built_at
+from names
+{% if incremental %}
+    inner join name_changes as nc on names.response_id = nc.response_id
+{% endif %}
+cross join this_build
+{% if incremental %}
+
+union all
+
+-- a response that named somebody before and names nobody now: a marker replaces its rows
+select '{{ var("program") }}'::text, t.response_id, null, this_build.attributed_built_at, this_build.names_hash, now()
+from (select response_id from previous_names except select response_id from names) as t
+cross join this_build
+{% endif %}

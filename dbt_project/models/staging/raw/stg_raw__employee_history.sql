@@ -14,6 +14,8 @@ renamed as (
         nullif(manager_id, '') as manager_id,
 
         -- dimensions
+        full_name,
+        split_part(full_name, ' ', 1) as first_name,
         team,
         cost_centre,
         role as employee_role,

@@ -27,7 +27,10 @@ renamed as (
 
         -- dates
         hire_date,
-        terminated_on
+        terminated_on,
+
+        -- timestamps: loaded or last changed (a reloaded, unchanged employee keeps it)
+        _ingested_at as ingested_at
 
     from source
 

@@ -21,7 +21,8 @@ renamed as (
 
         -- timestamps
         opened_at,
-        closed_at
+        closed_at,
+        _ingested_at as ingested_at
 
     from source
 

@@ -1,0 +1,405 @@
+-- Attributed feedback after the program's rule for comments that name an
+-- employee (`attribution.comment_names`):
+--
+--   off:    the attribution model's shares, unchanged
+--   credit: a comment naming exactly one employee gives that employee the whole
+--           feedback (weight 1) instead of the model's shares
+--   bonus:  the model's shares stand, and the named employee also gets a
+--           `comment_named` row (weight 1), scored by the comment_named rule
+--           when the feedback itself is in a band that earns points
+--
+-- Who can be named: first the employees who touched the interaction before the
+-- feedback; if none of them is named, the members of their teams (as of the
+-- feedback). The first names a comment contains come from
+-- int_feedback_comment_names (words, not a regular expression per candidate). A full name (case-insensitive, as a whole word) names its
+-- employee; a first name names someone only when a single candidate has it. A
+-- comment that names several employees names nobody (ambiguous).
+
+--
+-- Incremental by response, like attribution: a build recomputes the responses that
+-- attribution or int_feedback_comment_names wrote since this model's last build of the
+-- program, and, when employees were loaded or changed since, the named responses they
+-- can change: those whose comment contains a changed employee's first name (any name
+-- they had) or with a changed employee among the participants. Every response when the
+-- program was never built here. A recomputed response replaces its old rows; one that
+-- earns nobody now (past the night, nobody to credit) gets a marker row with no
+-- employee. int_feedback_credited is this table for the night's program, without markers.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['program', 'response_id'],
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "create index if not exists {{ this.identifier }}_response on {{ this }} (program, response_id)",
+        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
+        "create index if not exists {{ this.identifier }}_responded on {{ this }} (program, responded_at)",
+    ],
+) }}
+
+{% set incremental = is_incremental_with(['program', '_attributed_built_at', '_names_built_at', '_employees_ingested_at']) %}
+
+with
+
+attributed_all as not materialized (
+
+    select * from {{ ref('int_feedback_attributed') }}
+    where program = '{{ var("program") }}'
+
+),
+
+comment_names_all as not materialized (
+
+    select * from {{ ref('int_feedback_comment_names') }}
+    where program = '{{ var("program") }}'
+
+),
+
+versions as (
+
+    select * from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
+
+),
+
+participants as (
+
+    select * from {{ ref('stg_raw__interaction_participants') }}
+
+),
+
+employees as (
+
+    select * from {{ ref('stg_raw__employees') }}
+
+),
+
+employee_versions as (
+
+    select * from {{ ref('stg_raw__employee_history') }}
+
+),
+
+-- what this build has seen
+this_build as (
+
+    select
+        (select max(_built_at) from attributed_all) as attributed_built_at,
+        (select max(_built_at) from comment_names_all) as names_built_at,
+        (select max(ingested_at) from employees) as employees_ingested_at
+
+),
+
+{% if incremental %}
+
+previous as (
+
+    select
+        max(_attributed_built_at) as attributed_built_at,
+        max(_names_built_at) as names_built_at,
+        max(_employees_ingested_at) as employees_ingested_at
+    from {{ this }}
+    where program = '{{ var("program") }}'
+
+),
+
+changed_employees as (
+
+    select e.employee_id, lower(e.first_name) as name_key
+    from employees as e, previous
+    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
+
+),
+
+changed_names as (
+
+    select name_key from changed_employees
+    union
+    -- the first names they had before
+    select lower(h.first_name)
+    from employee_versions as h
+    where h.employee_id in (select employee_id from changed_employees)
+
+),
+
+changed as (
+
+    -- everything when this program has no rows here yet
+    select a.response_id
+    from attributed_all as a, previous
+    where previous.attributed_built_at is null
+
+    union
+
+    select a.response_id
+    from attributed_all as a, previous
+    where a._built_at > previous.attributed_built_at
+
+    union
+
+    -- (a program that never found a name has none: then every name row is new)
+    select cn.response_id
+    from comment_names_all as cn, previous
+    where cn._built_at > coalesce(previous.names_built_at, '-infinity')
+
+    union
+
+    select cn.response_id
+    from comment_names_all as cn
+    where cn.name_key in (select name_key from changed_names)
+
+    union
+
+    select cn.response_id
+    from comment_names_all as cn
+    inner join attributed_all as a on cn.response_id = a.response_id
+    inner join participants as p on a.interaction_id = p.interaction_id
+    where cn.name_key is not null
+        and p.employee_id in (select employee_id from changed_employees)
+
+),
+
+{% endif %}
+
+attributed as (
+
+    -- rows without an employee only mark "nobody to credit"
+    select a.* from attributed_all as a
+    {% if incremental %}
+        -- (joins, not `in`: the planner then sees how many there are, a day's or every one)
+        inner join changed as ch on a.response_id = ch.response_id
+    {% endif %}
+    where a.employee_id is not null
+
+),
+
+-- (response, lower-cased first name) for each employee first name a comment contains; which
+-- feedback is looked at for names (a version whose comment_names is not off) is decided there
+comment_names as (
+
+    select cn.response_id, cn.name_key from comment_names_all as cn
+    {% if incremental %}
+        inner join changed as ch on cn.response_id = ch.response_id
+    {% endif %}
+    where cn.name_key is not null
+
+),
+
+-- feedback whose comment contains an employee's first name
+commented as (
+
+    select distinct
+        a.response_id,
+        a.version_id,
+        v.comment_names,
+        a.interaction_id,
+        a.comment,
+        a.responded_at
+    from attributed as a
+    inner join versions as v on a.version_id = v.version_id
+    where a.response_id in (select response_id from comment_names)
+
+),
+
+participant_candidates as (
+
+    select distinct
+        c.response_id,
+        p.employee_id,
+        c.responded_at
+    from commented as c
+    inner join participants as p
+        on c.interaction_id = p.interaction_id
+        and p.touched_at <= c.responded_at
+
+),
+
+named_participants as (
+
+    select
+        pc.response_id,
+        pc.employee_id,
+        1 as candidate_circle
+    from participant_candidates as pc
+    inner join employees as e on pc.employee_id = e.employee_id
+    inner join comment_names as cn
+        on pc.response_id = cn.response_id
+        and lower(e.first_name) = cn.name_key
+
+),
+
+-- the team each participant was in when the feedback was given
+participant_teams as (
+
+    select distinct
+        pc.response_id,
+        pc.employee_id as participant_id,
+        ev.team,
+        pc.responded_at
+    from participant_candidates as pc
+    inner join employee_versions as ev
+        on pc.employee_id = ev.employee_id
+        and pc.responded_at >= ev.valid_from and pc.responded_at < ev.valid_to
+
+),
+
+team_members as (
+
+    select
+        ev.employee_id,
+        ev.team,
+        ev.valid_from,
+        ev.valid_to,
+        lower(e.first_name) as name_key
+    from employee_versions as ev
+    inner join employees as e on ev.employee_id = e.employee_id
+
+),
+
+-- team-mates of a participant whose first name the comment contains
+named_team_mates as (
+
+    select distinct
+        pt.response_id,
+        mate.employee_id,
+        2 as candidate_circle
+    from participant_teams as pt
+    inner join comment_names as cn on pt.response_id = cn.response_id
+    inner join team_members as mate
+        on pt.team = mate.team
+        and cn.name_key = mate.name_key
+        and pt.responded_at >= mate.valid_from and pt.responded_at < mate.valid_to
+        and mate.employee_id <> pt.participant_id
+
+),
+
+matches as (
+
+    -- every candidate here has their first name in the comment; count them per circle
+    select
+        cand.response_id,
+        cand.employee_id,
+        cand.candidate_circle,
+        c.comment ~ {{ whole_word_pattern('e.full_name') }} as full_name_named,
+        count(*) over (partition by cand.response_id, cand.candidate_circle) as first_name_hits
+    from (
+        select * from named_participants
+        union all
+        select * from named_team_mates
+    ) as cand
+    inner join commented as c on cand.response_id = c.response_id
+    inner join employees as e on cand.employee_id = e.employee_id
+
+),
+
+named_in_circle as (
+
+    select
+        response_id,
+        employee_id,
+        candidate_circle,
+        min(candidate_circle) over (partition by response_id) as closest_circle
+    from matches
+    where full_name_named or first_name_hits = 1
+
+),
+
+-- exactly one employee named in the closest circle that names anyone
+named as (
+
+    select
+        response_id,
+        min(employee_id) as employee_id
+    from named_in_circle
+    where candidate_circle = closest_circle
+    group by response_id
+    having count(distinct employee_id) = 1
+
+),
+
+feedback as (
+
+    select distinct on (response_id)
+        response_id, version_id, feedback_kind, score, channel, comment, interaction_id, responded_at
+    from attributed
+    order by response_id
+
+),
+
+credited as (
+
+    -- the model's shares, unless a `credit` version hands the feedback to the named employee
+    select
+        a.response_id,
+        a.employee_id,
+        a.version_id,
+        a.attribution_model,
+        a.attribution_weight,
+        'attributed' as credit_kind
+    from attributed as a
+    left join named as n on a.response_id = n.response_id
+    left join commented as c on a.response_id = c.response_id
+    where n.response_id is null or c.comment_names <> 'credit'
+
+    union all
+
+    select
+        n.response_id,
+        n.employee_id,
+        c.version_id,
+        'comment_named' as attribution_model,
+        1::numeric(9, 6) as attribution_weight,
+        case c.comment_names when 'credit' then 'attributed' else 'comment_named' end as credit_kind
+    from named as n
+    inner join commented as c on n.response_id = c.response_id
+
+)
+
+select
+    '{{ var("program") }}'::text as program,
+    cr.response_id,
+    cr.employee_id,
+    cr.version_id,
+    cr.credit_kind,
+    cr.attribution_model,
+    cr.attribution_weight::numeric(9, 6) as attribution_weight,
+    f.feedback_kind,
+    f.score,
+    f.channel,
+    f.comment,
+    f.interaction_id,
+    f.responded_at,
+    this_build.attributed_built_at as _attributed_built_at,
+    this_build.names_built_at as _names_built_at,
+    this_build.employees_ingested_at as _employees_ingested_at,
+    now() as _built_at
+from credited as cr
+inner join feedback as f on cr.response_id = f.response_id
+cross join this_build
+{% if incremental %}
+
+union all
+
+-- a recomputed response that was credited before and earns nobody now: a marker replaces its rows
+-- (the weight's type spelled out: as a bare null, sync_all_columns would rewrite the column, and
+-- drop the view int_feedback_credited with it)
+select
+    '{{ var("program") }}'::text, t.response_id, null, null, null, null, null::numeric(9, 6), null, null, null, null,
+    null, t.responded_at, this_build.attributed_built_at, this_build.names_built_at, this_build.employees_ingested_at,
+    now()
+from (
+    -- (a marker keeps the time of the feedback: the models by period look at that period again)
+    select prev.response_id, max(prev.responded_at) as responded_at
+    from {{ this }} as prev
+    inner join (
+        select p.response_id from {{ this }} as p
+        inner join changed as ch on p.response_id = ch.response_id
+        where p.program = '{{ var("program") }}' and p.employee_id is not null
+        except
+        select response_id from attributed
+    ) as gone on prev.response_id = gone.response_id
+    where prev.program = '{{ var("program") }}'
+    group by prev.response_id
+) as t
+cross join this_build
+{% endif %}

@@ -1,0 +1,289 @@
+-- Points earned by each eligible employee for each credited piece of
+-- feedback (and comment-named bonus) and each nomination, under the program version in force at the
+-- time: rule points × attribution weight × the product of the multipliers
+-- that apply (by day and channel), rounded to 2 decimals. Eligibility uses the employee's version valid when the feedback was
+-- given (raw.employee_history): their role then is covered by the program,
+-- they were hired and not yet terminated.
+--
+-- Incremental by source (program, source kind, source id): a build computes again
+-- the feedback credited since this model's last build of the program, and the
+-- feedback credited to employees loaded or changed since (their eligibility then);
+-- nominations, few, every night. A source computed again replaces its rows
+-- (delete+insert); one that earns nothing now gets a marker row (no employee).
+-- int_points_computed is this table for the night's program, without markers.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['program', 'source_kind', 'source_id'],
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "create index if not exists {{ this.identifier }}_source on {{ this }} (program, source_kind, source_id)",
+    ],
+) }}
+
+{% set incremental = is_incremental_with(['program', '_credits_built_at']) %}
+
+with
+
+credits as not materialized (
+
+    select * from {{ ref('int_feedback_credits') }}
+    where program = '{{ var("program") }}'
+
+),
+
+employees as not materialized (
+
+    select * from {{ ref('stg_raw__employees') }}
+
+),
+
+-- what this build has seen
+this_build as (
+
+    select
+        (select max(_built_at) from credits) as credits_built_at,
+        (select max(ingested_at) from employees) as employees_ingested_at
+
+),
+
+{% if incremental %}
+
+previous as (
+
+    select
+        max(_credits_built_at) as credits_built_at,
+        max(_employees_ingested_at) as employees_ingested_at
+    from {{ this }}
+    where program = '{{ var("program") }}'
+
+),
+
+changed_feedback as (
+
+    select c.response_id
+    from credits as c, previous
+    where previous.credits_built_at is null or c._built_at > previous.credits_built_at
+
+    union
+
+    select c.response_id
+    from credits as c
+    inner join employees as e on c.employee_id = e.employee_id
+    cross join previous
+    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
+
+),
+
+{% endif %}
+
+attributed as (
+
+    select c.* from credits as c
+    {% if incremental %}
+        -- (joins, not `in`: the planner then sees how many there are, a day's or every one)
+        inner join changed_feedback as ch on c.response_id = ch.response_id
+    {% endif %}
+    where c.employee_id is not null
+
+),
+
+nominations as (
+
+    select * from {{ ref('stg_raw__nominations') }}
+    where nominated_at < {{ night_end() }}
+
+),
+
+versions as (
+
+    select * from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
+
+),
+
+rules as (
+
+    select * from {{ ref('stg_program__point_rules') }}
+    where program = '{{ var("program") }}'
+
+),
+
+multipliers as (
+
+    select * from {{ ref('stg_program__multipliers') }}
+    where program = '{{ var("program") }}'
+
+),
+
+eligibility as (
+
+    select * from {{ ref('stg_program__eligibility') }}
+    where program = '{{ var("program") }}'
+
+),
+
+employee_versions as (
+
+    select * from {{ ref('stg_raw__employee_history') }}
+
+),
+
+feedback_points as (
+
+    select
+        case a.credit_kind when 'comment_named' then 'comment_named_bonus' else 'feedback_points' end as entry_kind,
+        'feedback' as source_kind,
+        a.response_id as source_id,
+        a.employee_id,
+        a.version_id,
+        r.rule_id,
+        a.attribution_weight,
+        r.points as rule_points,
+        a.channel,
+        a.feedback_kind,
+        a.score,
+        a.responded_at as effective_at
+    from attributed as a
+    inner join rules as r
+        on a.version_id = r.version_id
+        and (
+            (
+                a.credit_kind = 'attributed'
+                and a.feedback_kind = r.feedback_kind
+                and a.score between r.score_min and r.score_max
+            )
+            or (
+                -- the bonus for being named, when the feedback itself earns points
+                a.credit_kind = 'comment_named'
+                and r.feedback_kind = 'comment_named'
+                and exists (
+                    select 1 from rules as band
+                    where band.version_id = a.version_id
+                        and band.feedback_kind = a.feedback_kind
+                        and a.score between band.score_min and band.score_max
+                        and band.points > 0
+                )
+            )
+        )
+
+),
+
+nomination_points as (
+
+    select
+        'nomination_points' as entry_kind,
+        'nomination' as source_kind,
+        n.nomination_id as source_id,
+        n.nominee_employee_id as employee_id,
+        v.version_id,
+        r.rule_id,
+        1::numeric(9, 6) as attribution_weight,
+        r.points as rule_points,
+        n.channel,
+        'nomination' as feedback_kind,
+        null::integer as score,
+        n.nominated_at as effective_at
+    from nominations as n
+    inner join versions as v
+        on n.nominated_at::date >= v.effective_from
+        and n.nominated_at::date < v.effective_to
+    inner join rules as r
+        on v.version_id = r.version_id
+        and r.feedback_kind = 'nomination'
+
+),
+
+unioned as (
+
+    select * from feedback_points
+    union all
+    select * from nomination_points
+
+),
+
+-- several multipliers that apply multiply together (a product, as exp of a sum of logs)
+all_points as (
+
+    select
+        u.*,
+        coalesce(round(exp(sum(ln(m.factor))), 4), 1)::numeric(8, 4) as multiplier,
+        round(u.rule_points * u.attribution_weight * coalesce(exp(sum(ln(m.factor))), 1), 2) as points
+    from unioned as u
+    left join multipliers as m
+        on u.version_id = m.version_id
+        and (m.channel = '*' or m.channel = u.channel)
+        and (m.valid_from is null or u.effective_at::date >= m.valid_from)
+        and (m.valid_to is null or u.effective_at::date <= m.valid_to)
+    group by u.entry_kind, u.source_kind, u.source_id, u.employee_id, u.version_id, u.rule_id,
+        u.attribution_weight, u.rule_points, u.channel, u.feedback_kind, u.score, u.effective_at
+
+),
+
+earned as (
+
+    select
+        p.entry_kind,
+        p.source_kind,
+        p.source_id,
+        p.employee_id,
+        p.version_id,
+        p.rule_id,
+        p.attribution_weight,
+        p.rule_points,
+        p.multiplier,
+        p.points,
+        p.channel,
+        p.feedback_kind,
+        p.score,
+        p.effective_at
+    from all_points as p
+    inner join versions as v on p.version_id = v.version_id
+    -- the employee as they were when the feedback was given
+    inner join employee_versions as e
+        on p.employee_id = e.employee_id
+        and p.effective_at >= e.valid_from
+        and p.effective_at < e.valid_to
+    where
+        {{ covered_by_program('eligibility', 'e', 'p.version_id', 'p.effective_at') }}
+        -- no negative points unless the program turns them on
+        and (p.points > 0 or (p.points < 0 and v.negative_points))
+
+)
+
+select
+    '{{ var("program") }}'::text as program,
+    earned.*,
+    this_build.credits_built_at as _credits_built_at,
+    this_build.employees_ingested_at as _employees_ingested_at
+from earned
+cross join this_build
+{% if incremental %}
+
+union all
+
+-- a source computed again that earns nothing now: a marker replaces its rows (the types with a
+-- modifier spelled out, so that sync_all_columns never rewrites a column)
+select
+    '{{ var("program") }}'::text, null, t.source_kind, t.source_id, null, null, null, null::numeric(9, 6),
+    null::numeric(12, 2), null::numeric(8, 4), null, null, null, null, t.effective_at, this_build.credits_built_at,
+    this_build.employees_ingested_at
+from (
+    select prev.source_kind, prev.source_id, max(prev.effective_at) as effective_at
+    from {{ this }} as prev
+    inner join (
+        select p.source_kind, p.source_id from {{ this }} as p
+        inner join changed_feedback as ch on p.source_id = ch.response_id
+        where p.program = '{{ var("program") }}' and p.employee_id is not null and p.source_kind = 'feedback'
+        union all
+        select source_kind, source_id from {{ this }}
+        where program = '{{ var("program") }}' and employee_id is not null and source_kind = 'nomination'
+        except
+        select source_kind, source_id from earned
+    ) as gone on prev.source_kind = gone.source_kind and prev.source_id = gone.source_id
+    where prev.program = '{{ var("program") }}'
+    group by prev.source_kind, prev.source_id
+) as t
+cross join this_build
+{% endif %}
