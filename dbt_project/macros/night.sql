@@ -121,3 +121,8 @@
     {%- endfor -%}
     {{ return(true) }}
 {%- endmacro %}
+
+{#- An employee's first name: the first word of their full name (how comments name them). -#}
+{% macro first_name_of(full_name) -%}
+    split_part({{ full_name }}, ' ', 1)
+{%- endmacro %}

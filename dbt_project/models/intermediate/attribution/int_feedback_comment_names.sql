@@ -7,7 +7,7 @@
 -- names, instead of testing a regular expression per comment and employee. A
 -- first name of several words ("Jean-Luc") is found by its first word and
 -- confirmed with the whole-word pattern. A table of its own, analysed when
--- built, so int_feedback_credited is planned on real row counts (at M, the
+-- built, so int_feedback_credits is planned on real row counts (at M, the
 -- same steps as CTEs were planned on default estimates and did not finish).
 --
 -- Incremental by response, like int_feedback_attributed: a build looks again only at

@@ -15,7 +15,7 @@ renamed as (
 
         -- dimensions
         full_name,
-        split_part(full_name, ' ', 1) as first_name,
+        {{ first_name_of('full_name') }} as first_name,
         lower(email) as email,
         email_hash,
         coalesce(nullif(locale, ''), 'en') as locale,
