@@ -279,3 +279,76 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
                 " and response_id = 'R10' and employee_id is null") == [(1,)]  # its marker
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
     assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)) == earlier
+
+
+FLAGS = ("select flag_kind, source_kind, source_id, employee_id, detail from intermediate.int_gaming_flags"
+         " order by 1, 2, 3, 4")
+
+
+def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_changed_addresses(e2e, tmp_path):
+    """One rating per customer and employee within 30 days. R11 comes from A1's own address. Night 2:
+    a late rating of B1 by C5 on Oct 19 (R14) makes R5 (C5, Oct 20) the second: the days from Oct 19
+    to 30 days later are computed again, R11's Oct 6 is not. Night 3: R14's interaction was another
+    customer's: R5's flag goes. Night 4: A1 changed their address: R11's goes. An earlier night
+    (Oct 19) drops R7's. Each state equals a full rebuild's."""
+    url, _, programs = e2e
+    prog = programs / "e2e.yml"
+    prog.write_text(prog.read_text() + "gaming:\n  repeat_rater: {max_ratings: 1, days: 30}\n")
+    inbox = tmp_path / "inbox"
+
+    def read(sql: str) -> list[tuple]:
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql).fetchall()
+
+    def flags() -> list[tuple]:
+        return [(kind, source, employee) for kind, _, source, employee, _ in read(FLAGS)]
+
+    def same_as_full_rebuild(night: str) -> None:
+        incremental = read(FLAGS)
+        dbt.build(url, night=night, program="e2e", full_refresh=True)
+        assert read(FLAGS) == incremental
+
+    r11_built = ("select _credits_built_at from intermediate.int_gaming_flags_by_day"
+                 " where program = 'e2e' and source_id = 'R11'")
+    (inbox / "feedback_selfie.csv").write_text(
+        "response_id,interaction_id,employee_id,feedback_kind,score,comment,channel,responded_at,customer_email\n"
+        "R11,I2,,csat,5,Great!,email,2026-10-06T12:30:00Z,A1@staff.test.example\n")
+    nightly(night=date(2026, 10, 31), program="e2e")
+    assert flags() == [("own_address", "R11", "A1")]
+    first = read(r11_built)
+
+    # night 2: the late rating
+    (inbox / "interactions_late.csv").write_text(
+        INTERACTIONS + "I9,,C5,chat,web,support,2026-10-18T08:55:00Z,2026-10-18T10:00:00Z,2026-10-18T10:00:00Z\n")
+    (inbox / "participants_late.csv").write_text(
+        "interaction_id,employee_id,participant_role,touched_at\nI9,B1,owner,2026-10-18T09:00:00Z\n")
+    (inbox / "feedback_late.csv").write_text(
+        "response_id,interaction_id,employee_id,feedback_kind,score,comment,channel,responded_at\n"
+        "R14,I9,,csat,4,,web,2026-10-19T12:00:00Z\n")
+    nightly(night=date(2026, 11, 1), program="e2e")
+    assert flags() == [("own_address", "R11", "A1"), ("repeat_rater", "R5", "B1")]
+    assert read(r11_built) == first  # Oct 6 was not computed again
+    days = [d for (d,) in read("select flag_day from intermediate.int_gaming_flags_by_day where program = 'e2e'"
+                               " and source_kind = 'feedback' and flag_id is null order by 1")]
+    assert days[0] == date(2026, 10, 19) and date(2026, 11, 18) in days and date(2026, 10, 6) not in days
+    same_as_full_rebuild("2026-11-01")
+
+    # night 3: I9 was C8's (R7, on Nov 2, is C1's second rating of A1 and B1 since Oct 5)
+    (inbox / "interactions_fix.csv").write_text(
+        INTERACTIONS + "I9,,C8,chat,web,support,2026-10-18T08:55:00Z,2026-10-18T10:00:00Z,2026-11-02T00:00:00Z\n")
+    nightly(night=date(2026, 11, 2), program="e2e")
+    assert flags() == [("own_address", "R11", "A1"), ("repeat_rater", "R7", "A1"), ("repeat_rater", "R7", "B1")]
+
+    # night 4: A1's address is another now
+    (inbox / "employees_fix.csv").write_text(
+        HEADER + ",updated_at\n"
+        "A1,Alice Agent,alice@staff.test.example,en,M1,Support,CC-1,customer_service,Lyon,2021-01-01,active,,"
+        "2026-11-03T00:00:00Z\n")
+    nightly(night=date(2026, 11, 3), program="e2e")
+    assert flags() == [("repeat_rater", "R7", "A1"), ("repeat_rater", "R7", "B1")]
+    same_as_full_rebuild("2026-11-03")
+
+    # an earlier night: R7 (Nov 2) is past it, its flags go
+    dbt.build(url, night="2026-10-19", program="e2e")
+    assert flags() == []
+    same_as_full_rebuild("2026-10-19")

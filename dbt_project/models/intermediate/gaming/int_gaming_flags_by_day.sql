@@ -1,0 +1,400 @@
+-- Feedback that looks like gaming, held (it earns no points) until someone
+-- clears it (`plaudit flags clear`). One row per credited employee and response:
+--
+--   own_address        the customer's address is the employee's own (keyed hashes)
+--   colleague_address  the customer's address is another employee's (a company address)
+--   repeat_rater       the same customer (address, else customer id) rated the same
+--                      employee more than `gaming.repeat_rater.max_ratings` times within
+--                      `days` days: every rating past the limit is held
+--   quick_reassignment the employee's first touch came within
+--                      `gaming.reassigned_within_minutes` minutes before the rating
+--   nomination_burst   more than `gaming.nomination_burst.max_nominations` nominations
+--                      of one employee from customers sharing an email domain (keyed
+--                      hash) within `days` days: every nomination past the limit is held
+--
+-- Thresholds are those of the version in force at the feedback.
+--
+-- Incremental by day (program, source kind, day of the feedback or nomination): a
+-- build computes again the feedback days that can have changed since this model's
+-- last build of the program, and every nomination (few). A feedback day changes when
+-- credits were written for it since (new, recomputed or withdrawn feedback), when an
+-- employee loaded or changed since has the customer's address (or had it: the days of
+-- their address flags), or when an interaction of its feedback was loaded or changed
+-- since (its customer). A repeat rating counts the ratings before it, so the days up
+-- to the longest repeat window after a changed day are computed again too, reading
+-- that window before them. A day computed again replaces its rows (delete+insert);
+-- a marker row (no flag) stands for it, so a day left with no flag replaces its old
+-- ones. int_gaming_flags is this table for the night's program, without markers.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['program', 'source_kind', 'flag_day'],
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "create index if not exists {{ this.identifier }}_day on {{ this }} (program, source_kind, flag_day)",
+    ],
+) }}
+
+{% set incremental = is_incremental_with(['program', 'flag_day', '_credits_built_at']) %}
+
+with
+
+credits as not materialized (
+
+    select * from {{ ref('int_feedback_credits') }}
+    where program = '{{ var("program") }}'
+
+),
+
+feedback as not materialized (
+
+    select * from {{ ref('stg_raw__feedback_responses') }}
+
+),
+
+interactions as not materialized (
+
+    select * from {{ ref('stg_raw__interactions') }}
+
+),
+
+participants as not materialized (
+
+    select * from {{ ref('stg_raw__interaction_participants') }}
+
+),
+
+all_employees as not materialized (
+
+    select * from {{ ref('stg_raw__employees') }}
+
+),
+
+employees as (
+
+    select * from all_employees
+    where email_hash is not null
+
+),
+
+versions as (
+
+    select
+        version_id,
+        gaming_repeat_max as repeat_max,
+        gaming_repeat_days as repeat_days,
+        gaming_reassign_minutes as reassign_minutes,
+        gaming_burst_max as burst_max,
+        gaming_burst_days as burst_days,
+        effective_from,
+        effective_to
+    from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
+
+),
+
+-- what this build has seen
+this_build as (
+
+    select
+        (select max(_built_at) from credits) as credits_built_at,
+        (select max(ingested_at) from all_employees) as employees_ingested_at,
+        (select max(ingested_at) from interactions) as interactions_ingested_at
+
+),
+
+-- the longest repeat window of the program's versions (days)
+repeat_window as (
+
+    select coalesce(max(repeat_days), 0) as days from versions where repeat_max is not null
+
+),
+
+{% if incremental %}
+
+previous as (
+
+    select
+        max(_credits_built_at) as credits_built_at,
+        max(_employees_ingested_at) as employees_ingested_at,
+        max(_interactions_ingested_at) as interactions_ingested_at
+    from {{ this }}
+    where program = '{{ var("program") }}'
+
+),
+
+changed_days as (
+
+    -- (markers too: withdrawn feedback keeps its time)
+    select (c.responded_at at time zone 'UTC')::date as day
+    from credits as c, previous
+    where c._built_at > previous.credits_built_at
+
+    union
+
+    -- a changed employee has the customer's address now
+    select (f.responded_at at time zone 'UTC')::date
+    from feedback as f
+    inner join all_employees as e on f.customer_email_hash = e.email_hash
+    cross join previous
+    where e.ingested_at > previous.employees_ingested_at
+
+    union
+
+    -- or had it: their address flags
+    select t.flag_day
+    from {{ this }} as t
+    inner join all_employees as e on t.address_employee_id = e.employee_id
+    cross join previous
+    where t.program = '{{ var("program") }}' and e.ingested_at > previous.employees_ingested_at
+
+    union
+
+    -- the customer of an interaction loaded or changed since
+    select (f.responded_at at time zone 'UTC')::date
+    from interactions as i
+    inner join feedback as f on i.interaction_id = f.interaction_id
+    cross join previous
+    where i.ingested_at > previous.interactions_ingested_at
+
+),
+
+-- the days whose flags are computed again: a changed day and the repeat window after it
+flag_days as (
+
+    select distinct cd.day + g.n as day
+    from changed_days as cd
+    cross join repeat_window as w
+    cross join lateral generate_series(0, w.days) as g (n)
+    where cd.day is not null
+
+),
+
+-- the days read: those, and the repeat window before each (as time ranges, for the index)
+read_ranges as (
+
+    select
+        day::timestamp at time zone 'UTC' as starts_at,
+        (day + 1)::timestamp at time zone 'UTC' as ends_at
+    from (
+        select distinct fd.day - g.n as day
+        from flag_days as fd
+        cross join repeat_window as w
+        cross join lateral generate_series(0, w.days) as g (n)
+    ) as d
+
+),
+
+{% endif %}
+
+rated as (
+
+    select
+        c.response_id,
+        c.employee_id,
+        c.version_id,
+        c.responded_at,
+        (c.responded_at at time zone 'UTC')::date as flag_day,
+        c.interaction_id,
+        f.customer_email_hash,
+        coalesce(f.customer_email_hash, i.customer_id) as customer_key,
+        {% if incremental %}
+            (c.responded_at at time zone 'UTC')::date in (select day from flag_days) as is_written
+        {% else %}
+            true as is_written
+        {% endif %}
+    from credits as c
+    {% if incremental %}
+        inner join read_ranges as rr on c.responded_at >= rr.starts_at and c.responded_at < rr.ends_at
+    {% endif %}
+    inner join feedback as f on c.response_id = f.response_id
+    left join interactions as i on c.interaction_id = i.interaction_id
+    where c.employee_id is not null
+
+),
+
+address_flags as (
+
+    select
+        r.response_id,
+        r.employee_id,
+        case when e.employee_id = r.employee_id then 'own_address' else 'colleague_address' end as flag_kind,
+        case when e.employee_id = r.employee_id then 'the customer address is the employee''s own'
+            else 'the customer address belongs to employee ' || e.employee_id end as detail,
+        e.employee_id as address_employee_id,
+        r.flag_day
+    from rated as r
+    inner join employees as e on r.customer_email_hash = e.email_hash
+    where r.is_written
+
+),
+
+repeat_counted as (
+
+    -- ratings of the same employee by the same customer in the window up to each one
+    select
+        r.response_id,
+        r.employee_id,
+        r.flag_day,
+        v.repeat_max,
+        v.repeat_days,
+        count(*) as ratings_in_window
+    from rated as r
+    inner join versions as v on r.version_id = v.version_id
+    inner join rated as earlier
+        on r.customer_key = earlier.customer_key
+        and r.employee_id = earlier.employee_id
+        and earlier.responded_at > r.responded_at - make_interval(days => v.repeat_days)
+        and (earlier.responded_at, earlier.response_id) <= (r.responded_at, r.response_id)
+    where v.repeat_max is not null and r.is_written
+    group by r.response_id, r.employee_id, r.flag_day, v.repeat_max, v.repeat_days
+
+),
+
+repeat_flags as (
+
+    select
+        response_id,
+        employee_id,
+        'repeat_rater' as flag_kind,
+        'rating ' || ratings_in_window || ' of this employee by the same customer within '
+            || repeat_days || ' days (limit ' || repeat_max || ')' as detail,
+        null::text as address_employee_id,
+        flag_day
+    from repeat_counted
+    where ratings_in_window > repeat_max
+
+),
+
+-- each employee's first touch of the interactions of the feedback written
+first_touches as (
+
+    select p.interaction_id, p.employee_id, min(p.touched_at) as first_touched_at
+    from participants as p
+    inner join (select distinct interaction_id from rated where is_written) as w
+        on p.interaction_id = w.interaction_id
+    group by p.interaction_id, p.employee_id
+
+),
+
+reassign_flags as (
+
+    select
+        r.response_id,
+        r.employee_id,
+        'quick_reassignment' as flag_kind,
+        'first touched the interaction ' || round(extract(epoch from r.responded_at - t.first_touched_at) / 60)
+            || ' minute(s) before the rating' as detail,
+        null::text as address_employee_id,
+        r.flag_day
+    from rated as r
+    inner join versions as v on r.version_id = v.version_id
+    inner join first_touches as t on r.interaction_id = t.interaction_id and r.employee_id = t.employee_id
+    where r.is_written
+        and v.reassign_minutes is not null
+        and r.responded_at - t.first_touched_at < (v.reassign_minutes || ' minutes')::interval
+
+),
+
+nominations as (
+
+    select n.nomination_id, n.nominee_employee_id as employee_id, n.nominated_at, n.customer_domain_hash,
+        v.burst_max, v.burst_days
+    from {{ ref('stg_raw__nominations') }} as n
+    inner join versions as v
+        on (n.nominated_at at time zone 'UTC')::date >= v.effective_from
+        and (n.nominated_at at time zone 'UTC')::date < v.effective_to
+    where n.customer_domain_hash is not null and v.burst_max is not null
+
+),
+
+burst_counted as (
+
+    -- nominations of the same employee from the same domain in the window up to each one
+    select
+        n.nomination_id,
+        n.employee_id,
+        n.nominated_at,
+        n.burst_max,
+        n.burst_days,
+        count(*) as nominations_in_window
+    from nominations as n
+    inner join nominations as earlier
+        on n.customer_domain_hash = earlier.customer_domain_hash
+        and n.employee_id = earlier.employee_id
+        and earlier.nominated_at > n.nominated_at - make_interval(days => n.burst_days)
+        and (earlier.nominated_at, earlier.nomination_id) <= (n.nominated_at, n.nomination_id)
+    group by n.nomination_id, n.employee_id, n.nominated_at, n.burst_max, n.burst_days
+
+),
+
+burst_flags as (
+
+    select
+        'nomination' as source_kind,
+        nomination_id as response_id,
+        employee_id,
+        'nomination_burst' as flag_kind,
+        'nomination ' || nominations_in_window || ' of this employee from one email domain within '
+            || burst_days || ' days (limit ' || burst_max || ')' as detail,
+        null::text as address_employee_id,
+        (nominated_at at time zone 'UTC')::date as flag_day
+    from burst_counted
+    where nominations_in_window > burst_max
+
+),
+
+flags as (
+
+    select 'feedback' as source_kind, * from address_flags
+    union all
+    select 'feedback', * from repeat_flags
+    union all
+    select 'feedback', * from reassign_flags
+    union all
+    select * from burst_flags
+
+),
+
+found as (
+
+    select distinct on (flag_id)
+        md5(concat_ws('|', '{{ var("program") }}', flag_kind, response_id, employee_id)) as flag_id,
+        flag_kind,
+        source_kind::text as source_kind,
+        response_id as source_id,
+        employee_id,
+        address_employee_id,
+        detail,
+        flag_day
+    from flags
+    order by flag_id
+
+)
+
+select
+    '{{ var("program") }}'::text as program,
+    fo.*,
+    this_build.credits_built_at as _credits_built_at,
+    this_build.employees_ingested_at as _employees_ingested_at,
+    this_build.interactions_ingested_at as _interactions_ingested_at
+from found as fo
+cross join this_build
+{% if incremental %}
+
+union all
+
+-- one marker for each day computed again (and each day that had a nomination flag: nominations are
+-- all computed again), so that a day left with no flag replaces its old ones
+select
+    '{{ var("program") }}'::text, null, null, m.source_kind, null, null, null, null, m.flag_day,
+    this_build.credits_built_at, this_build.employees_ingested_at, this_build.interactions_ingested_at
+from (
+    select 'feedback'::text as source_kind, day as flag_day from flag_days
+    union
+    select 'nomination', t.flag_day from {{ this }} as t
+    where t.program = '{{ var("program") }}' and t.source_kind = 'nomination'
+) as m
+cross join this_build
+{% endif %}
