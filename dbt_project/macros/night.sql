@@ -126,3 +126,47 @@
 {% macro first_name_of(full_name) -%}
     split_part({{ full_name }}, ' ', 1)
 {%- endmacro %}
+
+{#- The bookkeeping of a model incremental over the night's program. `marks` maps a name
+    to a scalar query of what this build sees (the latest build time of a model it reads,
+    the latest load time of a raw table). watermark_ctes defines the CTEs `this_build`
+    (those values) and, when incremental, `previous` (the latest of each that this model's
+    earlier builds of the program stored, nulls when there were none), each followed by a
+    comma; watermark_columns stores this build's values with each row, as `_<name>`. -#}
+{% macro watermark_ctes(marks, incremental) -%}
+this_build as (
+
+    select
+    {%- for name, query in marks.items() %}
+        ({{ query }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+
+),
+{% if incremental %}
+previous as (
+
+    select
+    {%- for name in marks %}
+        max(_{{ name }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    from {{ this }}
+    where program = '{{ var("program") }}'
+
+),
+{% endif %}
+{%- endmacro %}
+
+{% macro watermark_columns(marks) -%}
+    {%- for name in marks -%}
+    this_build.{{ name }} as _{{ name }}{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- is_incremental_with the program column and the stored marks of watermark_ctes. -#}
+{% macro is_incremental_over(marks) -%}
+    {%- set columns = ['program'] -%}
+    {%- for name in marks -%}
+        {%- do columns.append('_' ~ name) -%}
+    {%- endfor -%}
+    {{ return(is_incremental_with(columns)) }}
+{%- endmacro %}

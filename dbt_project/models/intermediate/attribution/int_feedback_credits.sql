@@ -37,7 +37,12 @@
     ],
 ) }}
 
-{% set incremental = is_incremental_with(['program', '_attributed_built_at', '_names_built_at', '_employees_ingested_at']) %}
+{% set marks = {
+    'attributed_built_at': 'select max(_built_at) from attributed_all',
+    'names_built_at': 'select max(_built_at) from comment_names_all',
+    'employees_ingested_at': 'select max(ingested_at) from employees',
+} %}
+{% set incremental = is_incremental_over(marks) %}
 
 with
 
@@ -80,28 +85,9 @@ employee_versions as (
 
 ),
 
--- what this build has seen
-this_build as (
-
-    select
-        (select max(_built_at) from attributed_all) as attributed_built_at,
-        (select max(_built_at) from comment_names_all) as names_built_at,
-        (select max(ingested_at) from employees) as employees_ingested_at
-
-),
+{{ watermark_ctes(marks, incremental) }}
 
 {% if incremental %}
-
-previous as (
-
-    select
-        max(_attributed_built_at) as attributed_built_at,
-        max(_names_built_at) as names_built_at,
-        max(_employees_ingested_at) as employees_ingested_at
-    from {{ this }}
-    where program = '{{ var("program") }}'
-
-),
 
 changed_employees as (
 
@@ -369,9 +355,7 @@ select
     f.comment,
     f.interaction_id,
     f.responded_at,
-    this_build.attributed_built_at as _attributed_built_at,
-    this_build.names_built_at as _names_built_at,
-    this_build.employees_ingested_at as _employees_ingested_at,
+    {{ watermark_columns(marks) }},
     now() as _built_at
 from credited as cr
 inner join feedback as f on cr.response_id = f.response_id
@@ -385,7 +369,7 @@ union all
 -- drop the view int_feedback_credited with it)
 select
     '{{ var("program") }}'::text, t.response_id, null, null, null, null, null::numeric(9, 6), null, null, null, null,
-    null, t.responded_at, this_build.attributed_built_at, this_build.names_built_at, this_build.employees_ingested_at,
+    null, t.responded_at, {{ watermark_columns(marks) }},
     now()
 from (
     -- (a marker keeps the time of the feedback: the models by period look at that period again)

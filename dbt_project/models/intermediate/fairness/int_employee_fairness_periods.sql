@@ -34,7 +34,12 @@
     ],
 ) }}
 
-{% set incremental = is_incremental_with(['program', '_credits_built_at']) %}
+{% set marks = {
+    'credits_built_at': 'select max(_built_at) from credits',
+    'employees_ingested_at': 'select max(ingested_at) from employees',
+    'interactions_ingested_at': 'select max(ingested_at) from interactions',
+} %}
+{% set incremental = is_incremental_over(marks) %}
 
 with
 
@@ -57,28 +62,9 @@ employees as not materialized (
 
 ),
 
--- what this build has seen
-this_build as (
-
-    select
-        (select max(_built_at) from credits) as credits_built_at,
-        (select max(ingested_at) from employees) as employees_ingested_at,
-        (select max(ingested_at) from interactions) as interactions_ingested_at
-
-),
+{{ watermark_ctes(marks, incremental) }}
 
 {% if incremental %}
-
-previous as (
-
-    select
-        max(_credits_built_at) as credits_built_at,
-        max(_employees_ingested_at) as employees_ingested_at,
-        max(_interactions_ingested_at) as interactions_ingested_at
-    from {{ this }}
-    where program = '{{ var("program") }}'
-
-),
 
 changed_periods as (
 
@@ -267,9 +253,7 @@ fairness as (
 select
     '{{ var("program") }}'::text as program,
     fairness.*,
-    this_build.credits_built_at as _credits_built_at,
-    this_build.employees_ingested_at as _employees_ingested_at,
-    this_build.interactions_ingested_at as _interactions_ingested_at
+    {{ watermark_columns(marks) }}
 from fairness
 cross join this_build
 {% if incremental %}
@@ -281,8 +265,7 @@ union all
 select
     '{{ var("program") }}'::text, null::text, r.period::char(7), null::text, null::bigint, null::numeric(14, 6),
     null::numeric(6, 4), null::numeric(6, 4), null::numeric(6, 4), null::numeric(6, 4), null::integer,
-    null::timestamptz, this_build.credits_built_at, this_build.employees_ingested_at,
-    this_build.interactions_ingested_at
+    null::timestamptz, {{ watermark_columns(marks) }}
 from (select period from changed_ranges except select period from fairness) as r
 cross join this_build
 {% endif %}

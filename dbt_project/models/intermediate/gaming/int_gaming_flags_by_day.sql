@@ -36,7 +36,12 @@
     ],
 ) }}
 
-{% set incremental = is_incremental_with(['program', 'flag_day', '_credits_built_at']) %}
+{% set marks = {
+    'credits_built_at': 'select max(_built_at) from credits',
+    'employees_ingested_at': 'select max(ingested_at) from all_employees',
+    'interactions_ingested_at': 'select max(ingested_at) from interactions',
+} %}
+{% set incremental = is_incremental_over(marks) %}
 
 with
 
@@ -94,15 +99,7 @@ versions as (
 
 ),
 
--- what this build has seen
-this_build as (
-
-    select
-        (select max(_built_at) from credits) as credits_built_at,
-        (select max(ingested_at) from all_employees) as employees_ingested_at,
-        (select max(ingested_at) from interactions) as interactions_ingested_at
-
-),
+{{ watermark_ctes(marks, incremental) }}
 
 -- the longest repeat window of the program's versions (days)
 repeat_window as (
@@ -112,17 +109,6 @@ repeat_window as (
 ),
 
 {% if incremental %}
-
-previous as (
-
-    select
-        max(_credits_built_at) as credits_built_at,
-        max(_employees_ingested_at) as employees_ingested_at,
-        max(_interactions_ingested_at) as interactions_ingested_at
-    from {{ this }}
-    where program = '{{ var("program") }}'
-
-),
 
 changed_days as (
 
@@ -376,9 +362,7 @@ found as (
 select
     '{{ var("program") }}'::text as program,
     fo.*,
-    this_build.credits_built_at as _credits_built_at,
-    this_build.employees_ingested_at as _employees_ingested_at,
-    this_build.interactions_ingested_at as _interactions_ingested_at
+    {{ watermark_columns(marks) }}
 from found as fo
 cross join this_build
 {% if incremental %}
@@ -389,7 +373,7 @@ union all
 -- all computed again), so that a day left with no flag replaces its old ones
 select
     '{{ var("program") }}'::text, null, null, m.source_kind, null, null, null, null, m.flag_day,
-    this_build.credits_built_at, this_build.employees_ingested_at, this_build.interactions_ingested_at
+    {{ watermark_columns(marks) }}
 from (
     select 'feedback'::text as source_kind, day as flag_day from flag_days
     union

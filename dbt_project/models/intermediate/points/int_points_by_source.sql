@@ -22,7 +22,11 @@
     ],
 ) }}
 
-{% set incremental = is_incremental_with(['program', '_credits_built_at']) %}
+{% set marks = {
+    'credits_built_at': 'select max(_built_at) from credits',
+    'employees_ingested_at': 'select max(ingested_at) from employees',
+} %}
+{% set incremental = is_incremental_over(marks) %}
 
 with
 
@@ -39,26 +43,9 @@ employees as not materialized (
 
 ),
 
--- what this build has seen
-this_build as (
-
-    select
-        (select max(_built_at) from credits) as credits_built_at,
-        (select max(ingested_at) from employees) as employees_ingested_at
-
-),
+{{ watermark_ctes(marks, incremental) }}
 
 {% if incremental %}
-
-previous as (
-
-    select
-        max(_credits_built_at) as credits_built_at,
-        max(_employees_ingested_at) as employees_ingested_at
-    from {{ this }}
-    where program = '{{ var("program") }}'
-
-),
 
 changed_feedback as (
 
@@ -255,8 +242,7 @@ earned as (
 select
     '{{ var("program") }}'::text as program,
     earned.*,
-    this_build.credits_built_at as _credits_built_at,
-    this_build.employees_ingested_at as _employees_ingested_at
+    {{ watermark_columns(marks) }}
 from earned
 cross join this_build
 {% if incremental %}
@@ -267,8 +253,8 @@ union all
 -- modifier spelled out, so that sync_all_columns never rewrites a column)
 select
     '{{ var("program") }}'::text, null, t.source_kind, t.source_id, null, null, null, null::numeric(9, 6),
-    null::numeric(12, 2), null::numeric(8, 4), null, null, null, null, t.effective_at, this_build.credits_built_at,
-    this_build.employees_ingested_at
+    null::numeric(12, 2), null::numeric(8, 4), null, null, null, null, t.effective_at,
+    {{ watermark_columns(marks) }}
 from (
     select prev.source_kind, prev.source_id, max(prev.effective_at) as effective_at
     from {{ this }} as prev
