@@ -258,12 +258,18 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     assert ("feedback", "R4", "C1", "feedback_points", Decimal("10.00")) in read(POINTS)
     assert built("R3") == r3_built  # Tom's credit does not depend on Carol
 
-    # night 4, nothing but I7 moving to the billing queue, where A1's rating is the only one
+    # night 4, nothing but I7 moving to the billing queue, where A1's rating is the only one, and Bob
+    # moving to another cost centre (no name or team changed: R1 and R10, which name him, stay as built)
     october = [r for r in read(FAIRNESS) if r[:2] == ("A1", "2026-10")]
+    r1_built, r10_built = built("R1"), built("R10")
     (inbox / "interactions_move.csv").write_text(
         INTERACTIONS + "I7,,C7,ticket,email,billing,2026-10-22T08:55:00Z,2026-10-22T10:00:00Z,2026-11-02T00:00:00Z\n")
+    (inbox / "employees_bob.csv").write_text(
+        HEADER + ",updated_at\nB1,Bob Agent,b1@staff.test.example,fr,M1,Support,CC-2,customer_service,Lyon,2021-01-01,"
+        "active,,2026-11-02T00:00:00Z\n")
     nightly(night=date(2026, 11, 3), program="e2e")
     assert [r for r in read(FAIRNESS) if r[:2] == ("A1", "2026-10")] != october  # another baseline
+    assert (built("R1"), built("R10")) == (r1_built, r10_built)
     incremental = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)
 
     dbt.build(url, night="2026-11-03", program="e2e", full_refresh=True)

@@ -18,12 +18,13 @@
 --
 -- Incremental by response, like attribution: a build recomputes the responses that
 -- attribution or int_feedback_comment_names wrote since this model's last build of the
--- program, and, when employees were loaded or changed since, the named responses they
--- can change: those whose comment contains a changed employee's first name (any name
--- they had) or with a changed employee among the participants. Every response when the
--- program was never built here. A recomputed response replaces its old rows; one that
--- earns nobody now (past the night, nobody to credit) gets a marker row with no
--- employee. int_feedback_credited is this table for the night's program, without markers.
+-- program, and, when employees were loaded or changed since (new, or whose name or team
+-- changed), the named responses they can change: those whose comment contains a changed
+-- employee's first name (any name they had) or with a changed employee among the
+-- participants. Every response when the program was never built here. A recomputed
+-- response replaces its old rows; one that earns nobody now (past the night, nobody to
+-- credit) gets a marker row with no employee. int_feedback_credited is this table for
+-- the night's program, without markers.
 
 {{ config(
     materialized='incremental',
@@ -89,11 +90,24 @@ employee_versions as (
 
 {% if incremental %}
 
+-- employees loaded or changed since whose name or team can have changed: new ones (a single version),
+-- and those whose versions differ in name or team (a change of manager, role or address alone, or a
+-- reload of the same row, credits nobody else)
 changed_employees as (
 
     select e.employee_id, lower(e.first_name) as name_key
     from employees as e, previous
     where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
+        and (
+            select count(*) filter (where h.is_version) <= 1 or count(distinct (h.full_name, h.team)) > 1
+            from (
+                select true as is_version, v.full_name, v.team
+                from employee_versions as v
+                where v.employee_id = e.employee_id
+                union all
+                select false, e.full_name, e.team
+            ) as h
+        )
 
 ),
 
