@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from flows.digests import weekly_digest
 from flows.nightly import nightly
+from flows.publish.retractions import retract
 from flows.transform import dbt
 from plaudit.cli import app
 from plaudit.demo_data import generate
@@ -181,6 +182,8 @@ FAIRNESS = ("select employee_id, period, responses, baseline_score, shrunk_score
             " from intermediate.int_employee_fairness order by 1, 2")
 POINTS = ("select source_kind, source_id, employee_id, entry_kind, points from intermediate.int_points_computed"
           " order by 1, 2, 3, 4")
+CAPPED = ("select entry_id, source_id, employee_id, points, capped_points, effective_at from intermediate.int_points_capped"
+          " order by 1")
 INTERACTIONS = "interaction_id,account_id,customer_id,interaction_kind,channel,queue,opened_at,closed_at,updated_at\n"
 HEADER = "employee_id,full_name,email,locale,manager_id,team,cost_centre,role,location,hire_date,status,terminated_on"
 
@@ -190,8 +193,8 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     first name turns up in an old comment (every comment is looked at again); a participant's team
     changes back in time, so the team-mate the old comment named is no longer a candidate; then an
     interaction moves to another queue (October's fairness baselines change). Each night recomputes
-    only what it can change, and the credits, comment names, fairness and points equal a full
-    rebuild's, on the night and after an earlier night is run again."""
+    only what it can change, and the credits, comment names, fairness and points (before and after
+    caps) equal a full rebuild's, on the night and after an earlier night is run again."""
 
     url, _, programs = e2e
     program = programs / "e2e.yml"
@@ -270,21 +273,21 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     nightly(night=date(2026, 11, 3), program="e2e")
     assert [r for r in read(FAIRNESS) if r[:2] == ("A1", "2026-10")] != october  # another baseline
     assert (built("R1"), built("R10")) == (r1_built, r10_built)
-    incremental = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)
+    incremental = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)
 
     dbt.build(url, night="2026-11-03", program="e2e", full_refresh=True)
-    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)) == incremental
+    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == incremental
 
     # an earlier night again: R10 and R7 (Nov 1st and 2nd) earn nobody; their rows go
     dbt.build(url, night="2026-10-31", program="e2e")
-    earlier = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)
+    earlier = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)
     assert not {"R10", "R7"} & {r[0] for r in earlier[0]}
     assert "N2" not in {r[1] for r in earlier[3]}  # nor does N2
     assert "2026-11" not in {r[1] for r in earlier[2]}  # November's fairness rows went with them
     assert read("select count(*) from intermediate.int_feedback_credits where program = 'e2e'"
                 " and response_id = 'R10' and employee_id is null") == [(1,)]  # its marker
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
-    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS)) == earlier
+    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == earlier
 
 
 FLAGS = ("select flag_kind, source_kind, source_id, employee_id, detail from intermediate.int_gaming_flags"
@@ -295,8 +298,9 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
     """One rating per customer and employee within 30 days. R11 comes from A1's own address. Night 2:
     a late rating of B1 by C5 on Oct 19 (R14) makes R5 (C5, Oct 20) the second: the days from Oct 19
     to 30 days later are computed again, R11's Oct 6 is not. Night 3: R14's interaction was another
-    customer's: R5's flag goes. Night 4: A1 changed their address: R11's goes. An earlier night
-    (Oct 19) drops R7's. Each state equals a full rebuild's."""
+    customer's: R5's flag goes. Night 4: A1 changed their address: R11's goes. Then R1 is
+    retracted. An earlier night (Oct 19) drops R7's flags. Each state, flags and points after caps
+    (held and retracted feedback earns nothing), equals a full rebuild's."""
     url, _, programs = e2e
     prog = programs / "e2e.yml"
     prog.write_text(prog.read_text() + "gaming:\n  repeat_rater: {max_ratings: 1, days: 30}\n")
@@ -310,9 +314,9 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
         return [(kind, source, employee) for kind, _, source, employee, _ in read(FLAGS)]
 
     def same_as_full_rebuild(night: str) -> None:
-        incremental = read(FLAGS)
+        incremental = read(FLAGS), read(CAPPED)
         dbt.build(url, night=night, program="e2e", full_refresh=True)
-        assert read(FLAGS) == incremental
+        assert (read(FLAGS), read(CAPPED)) == incremental
 
     r11_built = ("select _credits_built_at from intermediate.int_gaming_flags_by_day"
                  " where program = 'e2e' and source_id = 'R11'")
@@ -344,6 +348,7 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
         INTERACTIONS + "I9,,C8,chat,web,support,2026-10-18T08:55:00Z,2026-10-18T10:00:00Z,2026-11-02T00:00:00Z\n")
     nightly(night=date(2026, 11, 2), program="e2e")
     assert flags() == [("own_address", "R11", "A1"), ("repeat_rater", "R7", "A1"), ("repeat_rater", "R7", "B1")]
+    same_as_full_rebuild("2026-11-02")  # R5 earns again: October's caps were computed again
 
     # night 4: A1's address is another now
     (inbox / "employees_fix.csv").write_text(
@@ -352,6 +357,13 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
         "2026-11-03T00:00:00Z\n")
     nightly(night=date(2026, 11, 3), program="e2e")
     assert flags() == [("repeat_rater", "R7", "A1"), ("repeat_rater", "R7", "B1")]
+    same_as_full_rebuild("2026-11-03")
+
+    # R1 retracted, and the models built again (nothing published since the rebuild)
+    assert {"R1"} <= {r[1] for r in read(CAPPED)}
+    retract(url, "e2e", "R1", "M1", "the customer withdrew it")
+    dbt.build(url, night="2026-11-03", program="e2e")
+    assert "R1" not in {r[1] for r in read(CAPPED)}
     same_as_full_rebuild("2026-11-03")
 
     # an earlier night: R7 (Nov 2) is past it, its flags go

@@ -24,7 +24,8 @@
 -- to the longest repeat window after a changed day are computed again too, reading
 -- that window before them. A day computed again replaces its rows (delete+insert);
 -- a marker row (no flag) stands for it, so a day left with no flag replaces its old
--- ones. int_gaming_flags is this table for the night's program, without markers.
+-- ones. int_gaming_flags is this table for the night's program, without markers;
+-- `_built_at` says when a day was last computed (the caps look at its period again).
 
 {{ config(
     materialized='incremental',
@@ -33,6 +34,7 @@
     on_schema_change='sync_all_columns',
     post_hook=[
         "create index if not exists {{ this.identifier }}_day on {{ this }} (program, source_kind, flag_day)",
+        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
     ],
 ) }}
 
@@ -362,7 +364,8 @@ found as (
 select
     '{{ var("program") }}'::text as program,
     fo.*,
-    {{ watermark_columns(marks) }}
+    {{ watermark_columns(marks) }},
+    now() as _built_at
 from found as fo
 cross join this_build
 {% if incremental %}
@@ -373,7 +376,7 @@ union all
 -- all computed again), so that a day left with no flag replaces its old ones
 select
     '{{ var("program") }}'::text, null, null, m.source_kind, null, null, null, null, m.flag_day,
-    {{ watermark_columns(marks) }}
+    {{ watermark_columns(marks) }}, now()
 from (
     select 'feedback'::text as source_kind, day as flag_day from flag_days
     union

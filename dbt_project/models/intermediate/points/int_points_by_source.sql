@@ -8,8 +8,10 @@
 -- Incremental by source (program, source kind, source id): a build computes again
 -- the feedback credited since this model's last build of the program, and the
 -- feedback credited to employees loaded or changed since (their eligibility then);
--- nominations, few, every night. A source computed again replaces its rows
--- (delete+insert); one that earns nothing now gets a marker row (no employee).
+-- nominations, few, every night (only those whose points changed are written). A source
+-- computed again replaces its rows (delete+insert); one that earns nothing now gets a
+-- marker row (no employee). `_built_at` is when a source's rows were last written: the
+-- caps after it look again at the periods written since.
 -- int_points_computed is this table for the night's program, without markers.
 
 {{ config(
@@ -19,6 +21,8 @@
     on_schema_change='sync_all_columns',
     post_hook=[
         "create index if not exists {{ this.identifier }}_source on {{ this }} (program, source_kind, source_id)",
+        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
+        "create index if not exists {{ this.identifier }}_effective on {{ this }} (program, effective_at)",
     ],
 ) }}
 
@@ -27,6 +31,8 @@
     'employees_ingested_at': 'select max(ingested_at) from employees',
 } %}
 {% set incremental = is_incremental_over(marks) %}
+{% set earned_columns = 'entry_kind, source_kind, source_id, employee_id, version_id, rule_id, attribution_weight,'
+    ~ ' rule_points, multiplier, points, channel, feedback_kind, score, effective_at' %}
 
 with
 
@@ -237,13 +243,49 @@ earned as (
         -- no negative points unless the program turns them on
         and (p.points > 0 or (p.points < 0 and v.negative_points))
 
+),
+
+-- nominations are all computed again; those whose rows are as stored are not written again (so the
+-- build time of a row says when its points last changed)
+nominations_changed as (
+
+    select distinct source_kind, source_id from (
+        (
+            select * from earned where source_kind = 'nomination'
+            {% if incremental %}
+                except
+                select {{ earned_columns }} from {{ this }}
+                where program = '{{ var("program") }}' and source_kind = 'nomination' and employee_id is not null
+            {% endif %}
+        )
+        {% if incremental %}
+            union all
+            (
+                select {{ earned_columns }} from {{ this }}
+                where program = '{{ var("program") }}' and source_kind = 'nomination' and employee_id is not null
+                except
+                select * from earned where source_kind = 'nomination'
+            )
+        {% endif %}
+    ) as d
+
+),
+
+written as (
+
+    select * from earned where source_kind = 'feedback'
+    union all
+    select e.* from earned as e
+    inner join nominations_changed as n on e.source_kind = n.source_kind and e.source_id = n.source_id
+
 )
 
 select
     '{{ var("program") }}'::text as program,
-    earned.*,
-    {{ watermark_columns(marks) }}
-from earned
+    written.*,
+    {{ watermark_columns(marks) }},
+    now() as _built_at
+from written
 cross join this_build
 {% if incremental %}
 
@@ -254,7 +296,7 @@ union all
 select
     '{{ var("program") }}'::text, null, t.source_kind, t.source_id, null, null, null, null::numeric(9, 6),
     null::numeric(12, 2), null::numeric(8, 4), null, null, null, null, t.effective_at,
-    {{ watermark_columns(marks) }}
+    {{ watermark_columns(marks) }}, now()
 from (
     select prev.source_kind, prev.source_id, max(prev.effective_at) as effective_at
     from {{ this }} as prev

@@ -19,7 +19,10 @@ renamed as (
 
         -- dimensions
         flag_kind,
-        status
+        status,
+
+        -- timestamps
+        decided_at
 
     from source
 

@@ -1,0 +1,263 @@
+-- Points after the program's caps: per employee per UTC day (`caps.per_day`),
+-- then per period (`caps.per_month`), each the cap of the entry's version.
+-- Entries fill a cap in order: those already posted to the ledger first (so a
+-- late arrival never changes what was posted), then by time and id. An entry
+-- past a cap keeps what still fits; the rest is recorded as capped_points,
+-- never silently dropped. Negative points (when a program allows them) pass
+-- through and do not count toward a cap. Feedback held by a gaming flag that
+-- nobody cleared earns nothing (int_gaming_flags), and so does retracted feedback.
+--
+-- Incremental by period (program, period): caps fill within an employee's day and
+-- period, so a build computes again only the periods that can have changed since its
+-- last build of the program: those of the points written since (new, changed or gone
+-- sources; the period a source was in, too), of the gaming flag days computed since, of
+-- the flags decided and the feedback retracted since, and of the entries posted since
+-- (they fill first). A period computed again replaces its rows (delete+insert); a
+-- marker row (no entry) stands for it, so one left with nothing replaces its old rows.
+-- int_points_capped is this table for the night's program, without markers.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['program', 'period'],
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "create index if not exists {{ this.identifier }}_period on {{ this }} (program, period)",
+        "create index if not exists {{ this.identifier }}_source on {{ this }} (program, source_kind, source_id)",
+    ],
+) }}
+
+{% set marks = {
+    'points_built_at': 'select max(_built_at) from points_by_source',
+    'flags_built_at': 'select max(_built_at) from flag_days',
+    'decided_at': 'select max(decided_at) from decided',
+    'retracted_at': 'select max(retracted_at) from retracted',
+    'posted_at': 'select max(posted_at) from posted',
+} %}
+{% set incremental = is_incremental_over(marks) %}
+
+with
+
+points_by_source as not materialized (
+
+    select * from {{ ref('int_points_by_source') }}
+    where program = '{{ var("program") }}'
+
+),
+
+flag_days as not materialized (
+
+    select * from {{ ref('int_gaming_flags_by_day') }}
+    where program = '{{ var("program") }}'
+
+),
+
+flags as (
+
+    select * from flag_days where flag_id is not null
+
+),
+
+decided as (
+
+    select * from {{ ref('stg_plaudit__gaming_flags') }}
+
+),
+
+retracted as (
+
+    select * from {{ ref('stg_plaudit__feedback_retractions') }}
+
+),
+
+versions as (
+
+    select * from {{ ref('stg_program__versions') }}
+    where program = '{{ var("program") }}'
+
+),
+
+posted as not materialized (
+
+    select * from {{ ref('stg_plaudit__ledger_entries') }}
+
+),
+
+{{ watermark_ctes(marks, incremental) }}
+
+{% if incremental %}
+
+changed_periods as (
+
+    -- (markers too: a source that earns nothing now keeps its time)
+    select {{ period_of('p.effective_at') }} as period
+    from points_by_source as p, previous
+    where p._built_at > previous.points_built_at
+
+    union
+
+    -- the period a source written since was in before
+    select t.period
+    from {{ this }} as t
+    inner join points_by_source as p on t.source_kind = p.source_kind and t.source_id = p.source_id
+    cross join previous
+    where t.program = '{{ var("program") }}' and p._built_at > previous.points_built_at
+
+    union
+
+    select to_char(f.flag_day, 'YYYY-MM')
+    from flag_days as f, previous
+    where f._built_at > previous.flags_built_at
+
+    union
+
+    select to_char(f.flag_day, 'YYYY-MM')
+    from decided as d
+    inner join flags as f on d.flag_id = f.flag_id
+    cross join previous
+    where d.decided_at > coalesce(previous.decided_at, '-infinity')
+
+    union
+
+    select {{ period_of('p.effective_at') }}
+    from retracted as r
+    inner join points_by_source as p on p.source_kind = 'feedback' and r.response_id = p.source_id
+    cross join previous
+    where r.retracted_at > coalesce(previous.retracted_at, '-infinity')
+
+    union
+
+    select e.period
+    from posted as e, previous
+    where e.posted_at > coalesce(previous.posted_at, '-infinity')
+
+),
+
+-- as time ranges, so the points of a period are read through their index
+changed_ranges as (
+
+    select
+        period,
+        to_date(period || '-01', 'YYYY-MM-DD')::timestamp at time zone 'UTC' as starts_at,
+        (to_date(period || '-01', 'YYYY-MM-DD') + interval '1 month')::timestamp at time zone 'UTC' as ends_at
+    from changed_periods
+    where period is not null
+
+),
+
+{% endif %}
+
+points as (
+
+    select p.* from points_by_source as p
+    {% if incremental %}
+        inner join changed_ranges as cr on p.effective_at >= cr.starts_at and p.effective_at < cr.ends_at
+    {% endif %}
+    where p.employee_id is not null and not exists (
+        select 1 from flags as f
+        where p.source_kind = f.source_kind and p.source_id = f.source_id and p.employee_id = f.employee_id
+            and not exists (select 1 from decided as d where d.flag_id = f.flag_id and d.status = 'cleared')
+    )
+    and not (p.source_kind = 'feedback' and exists (select 1 from retracted as r where r.response_id = p.source_id))
+
+),
+
+identified as (
+
+    select
+        {{ ledger_entry_id('p.source_kind', 'p.source_id', 'p.employee_id', 'p.entry_kind') }} as entry_id,
+        p.*,
+        (p.effective_at at time zone 'UTC')::date as entry_day,
+        {{ period_of('p.effective_at') }} as period,
+        v.cap_per_day,
+        v.cap_per_month,
+        greatest(p.points, 0) as cappable_points
+    from points as p
+    inner join versions as v on p.version_id = v.version_id
+
+),
+
+ordered as (
+
+    select
+        i.*,
+        row_number() over (
+            partition by i.employee_id
+            order by posted.posted_at nulls last, i.effective_at, i.entry_kind, i.source_id
+        ) as fill_order
+    from identified as i
+    left join posted on i.entry_id = posted.entry_id
+
+),
+
+day_capped as (
+
+    select
+        ordered.*,
+        case
+            when cap_per_day is null or points <= 0 then points
+            else greatest(0, least(
+                points,
+                cap_per_day - (sum(cappable_points) over (
+                    partition by employee_id, entry_day order by fill_order
+                    rows between unbounded preceding and current row
+                ) - cappable_points)
+            ))
+        end as day_points
+    from ordered
+
+),
+
+month_capped as (
+
+    select
+        day_capped.*,
+        case
+            when cap_per_month is null or day_points <= 0 then day_points
+            else greatest(0, least(
+                day_points,
+                cap_per_month - (sum(greatest(day_points, 0)) over (
+                    partition by employee_id, period order by fill_order
+                    rows between unbounded preceding and current row
+                ) - greatest(day_points, 0))
+            ))
+        end as allowed_points
+    from day_capped
+
+)
+
+select
+    '{{ var("program") }}'::text as program,
+    mc.period,
+    mc.entry_id,
+    mc.entry_kind,
+    mc.source_kind,
+    mc.source_id,
+    mc.employee_id,
+    mc.version_id,
+    mc.rule_id,
+    mc.attribution_weight,
+    mc.rule_points,
+    mc.multiplier,
+    mc.allowed_points::numeric(12, 2) as points,
+    (mc.points - mc.allowed_points)::numeric(12, 2) as capped_points,
+    mc.channel,
+    mc.feedback_kind,
+    mc.score,
+    mc.effective_at,
+    {{ watermark_columns(marks) }}
+from month_capped as mc
+cross join this_build
+{% if incremental %}
+
+union all
+
+-- one marker for each period computed again, so that one left with nothing replaces its old rows
+-- (the types with a modifier spelled out, so that sync_all_columns never rewrites a column)
+select
+    '{{ var("program") }}'::text, cp.period, null, null, null, null, null, null, null, null::numeric(9, 6),
+    null::numeric(12, 2), null::numeric(8, 4), null::numeric(12, 2), null::numeric(12, 2), null, null, null, null,
+    {{ watermark_columns(marks) }}
+from (select distinct period from changed_periods where period is not null) as cp
+cross join this_build
+{% endif %}
