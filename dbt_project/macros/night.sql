@@ -170,3 +170,10 @@ previous as (
     {%- endfor -%}
     {{ return(is_incremental_with(columns)) }}
 {%- endmacro %}
+
+{#- A period's (YYYY-MM) bounds as UTC timestamps: `starts_at` and `ends_at` columns, so
+    that rows of the period are read through an index on their time. -#}
+{% macro period_bounds(period) -%}
+    to_date({{ period }} || '-01', 'YYYY-MM-DD')::timestamp at time zone 'UTC' as starts_at,
+    (to_date({{ period }} || '-01', 'YYYY-MM-DD') + interval '1 month')::timestamp at time zone 'UTC' as ends_at
+{%- endmacro %}

@@ -136,10 +136,7 @@ changed_periods as (
 -- as time ranges, so the points of a period are read through their index
 changed_ranges as (
 
-    select
-        period,
-        to_date(period || '-01', 'YYYY-MM-DD')::timestamp at time zone 'UTC' as starts_at,
-        (to_date(period || '-01', 'YYYY-MM-DD') + interval '1 month')::timestamp at time zone 'UTC' as ends_at
+    select period, {{ period_bounds('period') }}
     from changed_periods
     where period is not null
 
