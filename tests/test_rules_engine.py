@@ -194,7 +194,8 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     changes back in time, so the team-mate the old comment named is no longer a candidate; then an
     interaction moves to another queue (October's fairness baselines change). Each night recomputes
     only what it can change, and the credits, comment names, fairness and points (before and after
-    caps) equal a full rebuild's, on the night and after an earlier night is run again."""
+    caps) equal a full rebuild's, on the night, after an earlier night is run again, and after the
+    later night is run again."""
 
     url, _, programs = e2e
     program = programs / "e2e.yml"
@@ -286,6 +287,11 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     assert "2026-11" not in {r[1] for r in earlier[2]}  # November's fairness rows went with them
     assert read("select count(*) from intermediate.int_feedback_credits where program = 'e2e'"
                 " and response_id = 'R10' and employee_id is null") == [(1,)]  # its marker
+    # the later night again: the responses marked past the night come back
+    dbt.build(url, night="2026-11-03", program="e2e")
+    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == incremental
+    dbt.build(url, night="2026-10-31", program="e2e")
+    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == earlier
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
     assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == earlier
 

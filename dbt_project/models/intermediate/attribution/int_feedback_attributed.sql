@@ -26,7 +26,9 @@
 -- keeps a marker row (attribution_model 'none'; 'past_night' for one beyond
 -- the night), with no employee: downstream models skip rows without one.
 -- `_built_at` is the time of the build that wrote a row: the models downstream
--- recompute the responses written since their own last build.
+-- recompute the responses written since their own last build. `_night_end` is the
+-- night a row was built for: feedback with no row yet is looked for only after the
+-- last build's night (through the feedback's time index, not all history).
 
 {{ config(
     materialized='incremental',
@@ -38,8 +40,13 @@
         "create index if not exists {{ this.identifier }}_watermark on {{ this }} (program, _source_watermark)",
         "create index if not exists {{ this.identifier }}_program_loaded on {{ this }} (program, _program_loaded_at)",
         "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
+        "create index if not exists {{ this.identifier }}_responded on {{ this }} (program, responded_at)",
+        "create index if not exists {{ this.identifier }}_past_night on {{ this }} (program, responded_at)"
+            " where attribution_model = 'past_night'",
     ],
 ) }}
+
+{% set incremental = is_incremental_with(['program', '_night_end']) %}
 
 -- The raw tables are read as inlined CTEs (not materialized), so each use is
 -- planned with its own filter: the watermark is an index lookup and the new
@@ -69,14 +76,19 @@ program_loaded as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
 
 -- what the last build of this program had seen
 previous as (
 
     select
         max(_source_watermark) as watermark,
-        max(_program_loaded_at) as program_loaded_at
+        max(_program_loaded_at) as program_loaded_at,
+        -- the night of the last build that wrote rows
+        (
+            select _night_end from {{ this }} where program = '{{ var("program") }}'
+            order by _built_at desc limit 1
+        ) as night_end
     from {{ this }}
     where program = '{{ var("program") }}'
 
@@ -98,17 +110,25 @@ affected as (
 
     union
 
-    -- feedback the night reaches that has no attribution yet (a later night, or
-    -- one run again after an earlier one)
+    -- feedback the night reaches that has no row yet: loaded since (above), or given after the
+    -- night of every build since it was loaded, so after the last build's (only those are read)
     select f.response_id
-    from all_feedback as f
+    from all_feedback as f, previous
     where f.responded_at < {{ night_end() }}
+        and f.responded_at >= coalesce(previous.night_end, '-infinity')
         and not exists (
             select 1 from {{ this }} as t
-            where t.program = '{{ var("program") }}'
-                and t.response_id = f.response_id
-                and t.attribution_model is distinct from 'past_night'
+            where t.program = '{{ var("program") }}' and t.response_id = f.response_id
         )
+
+    union
+
+    -- and feedback marked past the night (an earlier night was run) that this night reaches
+    select t.response_id
+    from {{ this }} as t
+    where t.program = '{{ var("program") }}'
+        and t.attribution_model = 'past_night'
+        and t.responded_at < {{ night_end() }}
 
     union
 
@@ -133,7 +153,7 @@ feedback as (
 
     select * from all_feedback
     where responded_at < {{ night_end() }}
-    {% if is_incremental() %}
+    {% if incremental %}
         and response_id in (select response_id from affected)
     {% endif %}
 
@@ -306,13 +326,14 @@ select
     f.responded_at,
     watermark.source_watermark as _source_watermark,
     program_loaded.loaded_at as _program_loaded_at,
+    {{ night_end() }} as _night_end,
     now() as _built_at
 from feedback as f
 -- every recomputed response keeps a row: one with no employee ('none') marks "nobody to credit"
 left join attributed on f.response_id = attributed.response_id
 cross join watermark
 cross join program_loaded
-{% if is_incremental() %}
+{% if incremental %}
 
 union all
 
@@ -323,7 +344,7 @@ union all
 select
     '{{ var("program") }}'::text, t.response_id, null, null, 'past_night', null::numeric(9, 6), t.feedback_kind, t.score,
     t.channel, t.comment, t.interaction_id, t.responded_at, watermark.source_watermark, program_loaded.loaded_at,
-    now()
+    {{ night_end() }}, now()
 from (
     select distinct on (response_id) * from {{ this }}
     where program = '{{ var("program") }}' and responded_at >= {{ night_end() }}
