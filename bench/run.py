@@ -140,6 +140,8 @@ def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
                 where=sql.SQL("where a.award_id in (select award_id from plaudit.awards order by award_id"
                               " limit 5000)"),
             )).fetchall()
+        definitions = emails.ProgramDefinitions(conn)
+        rows = [definitions.attach(row) for row in rows]
     if not rows:
         return {"emails_per_s": 0.0, "rendered": 0}
     env = emails.environment(None)

@@ -161,7 +161,7 @@ class DeliveryResult:
 _CONTEXT_SQL = """
 select o.outbox_id, o.message_id, o.recipient_email, o.queued_at, o.attempts,
        a.award_id, a.period, a.points, a.amount_minor, a.currency, a.program,
-       pv.definition as program_definition,
+       pv.version_id as program_version_id,
        e.full_name, e.locale, m.full_name as manager_name,
        coalesce((select sum(l.points) from plaudit.ledger_entries l
                  where l.employee_id = a.employee_id and l.program = a.program), 0) as balance,
@@ -255,30 +255,65 @@ def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str,
     )
 
 
+class ProgramDefinitions:
+    """Program definitions by (program, version id), read once each: a message row refers to its
+    version's definition rather than carrying its own copy (5,000 copies took 120 MB)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+        self._by_version: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def attach(self, row: dict[str, Any]) -> dict[str, Any]:
+        key = (row["program"], row["program_version_id"])
+        if key not in self._by_version:
+            found = self._conn.cursor(row_factory=dict_row).execute(
+                "select definition from plaudit.program_versions where program = %s and version_id = %s", key
+            ).fetchone()
+            self._by_version[key] = found["definition"]  # type: ignore[index]
+        row["program_definition"] = self._by_version[key]
+        return row
+
+
+RENDER_BATCH = 1000  # messages read, rendered and stored at a time: memory stays flat however many are queued
+
+
 def render_pending(conn: psycopg.Connection[Any]) -> int:
-    """Render every queued recognition message that has no content yet; store it in its row."""
+    """Render every queued recognition message that has no content yet; store it in its row.
+
+    Runs inside the caller's transaction: the messages are read through a server-side cursor
+    and stored a batch at a time."""
     envs: dict[str | None, Environment] = {}
-    rows = conn.execute(sql.SQL(_CONTEXT_SQL).format(**_PENDING_RENDER)).fetchall()
-    for row in rows:
-        folder = program_templates_dir(row["program_definition"])
-        env = envs.get(folder) or envs.setdefault(folder, environment(folder))
-        try:
-            subject, text, html = render_recognition(env, row)
-        except TemplateError as exc:  # a program's template that fails, or that the sandbox stops
-            conn.execute(
-                "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s",
-                [f"template error ({type(exc).__name__}): {exc}"[:500], row["outbox_id"]],
-            )
-            continue
-        definition = row["program_definition"]
-        conn.execute(
-            "update plaudit.outbox set subject = %s, body_text = %s, body_html = %s, sender = %s,"
-            " recipient_name = %s where outbox_id = %s",
-            [subject, text, html,
-             definition.get("communications", {}).get("sender") or program_schema.Communications().sender,
-             row["full_name"], row["outbox_id"]],
-        )
-    return len(rows)
+    definitions = ProgramDefinitions(conn)
+    rendered = 0
+    with conn.cursor(name="plaudit_render_pending", row_factory=dict_row) as cur:
+        cur.execute(sql.SQL(_CONTEXT_SQL).format(**_PENDING_RENDER))
+        while batch := cur.fetchmany(RENDER_BATCH):
+            stored, failed = [], []
+            for row in map(definitions.attach, batch):
+                definition = row["program_definition"]
+                folder = program_templates_dir(definition)
+                env = envs.get(folder) or envs.setdefault(folder, environment(folder))
+                try:
+                    subject, text, html = render_recognition(env, row)
+                except TemplateError as exc:  # a program's template that fails, or that the sandbox stops
+                    failed.append([f"template error ({type(exc).__name__}): {exc}"[:500], row["outbox_id"]])
+                    continue
+                stored.append([
+                    subject, text, html,
+                    definition.get("communications", {}).get("sender") or program_schema.Communications().sender,
+                    row["full_name"], row["outbox_id"],
+                ])
+            with conn.cursor() as write:
+                write.executemany(
+                    "update plaudit.outbox set state = 'failed', last_error = %s where outbox_id = %s", failed
+                )
+                write.executemany(
+                    "update plaudit.outbox set subject = %s, body_text = %s, body_html = %s, sender = %s,"
+                    " recipient_name = %s where outbox_id = %s",
+                    stored,
+                )
+            rendered += len(batch)
+    return rendered
 
 
 def queue_rendered(conn: psycopg.Connection[Any], messages: list[dict[str, Any]], run_id: Any = None) -> int:
@@ -491,8 +526,11 @@ def preview_award(url: str, award_id: str) -> tuple[str, str, str]:
             return stored["subject"], stored["body_text"], stored["body_html"]
         # Not queued (yet): render it as it would be, for its employee.
         row = conn.execute(sql.SQL(_CONTEXT_SQL).format(**_ONE_AWARD), {"award_id": award_id}).fetchone()
-    if row is None:
-        raise PlauditError(f"no award with id {award_id!r}: `plaudit approvals list --status all` shows the ids")
+        if row is None:
+            raise PlauditError(
+                f"no award with id {award_id!r}: `plaudit approvals list --status all` shows the ids"
+            )
+        ProgramDefinitions(conn).attach(row)
     return render_recognition(environment(program_templates_dir(row["program_definition"])), row)
 
 
