@@ -155,9 +155,16 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
     assert marks["R5"] == first_build  # untouched responses were not recomputed
     assert marks["R2"] > first_build and marks["R9"] > first_build
 
+    indexes = ("select tablename, indexname, indexdef from pg_indexes where schemaname = 'intermediate'"
+               " order by 1, 2")
+    with psycopg.connect(url) as conn:
+        built_with = conn.execute(indexes).fetchall()
     dbt.build(url, night="2026-11-01", program="e2e", full_refresh=True)
     with psycopg.connect(url) as conn:
         full = conn.execute(rows).fetchall()
+        # a full refresh builds each table anew: with its indexes, or the next night runs without them
+        assert conn.execute(indexes).fetchall() == built_with
+        assert ("int_feedback_attributed", "int_feedback_attributed_past_night") in {i[:2] for i in built_with}
         assert conn.execute("select entry_id, points from marts.fct_ledger_entries order by 1").fetchall() == ledger
     assert [r[:3] for r in full] == [r[:3] for r in incremental]
 

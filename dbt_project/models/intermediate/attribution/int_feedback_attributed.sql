@@ -36,13 +36,12 @@
     unique_key=['program', 'response_id'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "create index if not exists {{ this.identifier }}_response on {{ this }} (program, response_id)",
-        "create index if not exists {{ this.identifier }}_watermark on {{ this }} (program, _source_watermark)",
-        "create index if not exists {{ this.identifier }}_program_loaded on {{ this }} (program, _program_loaded_at)",
-        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
-        "create index if not exists {{ this.identifier }}_responded on {{ this }} (program, responded_at)",
-        "create index if not exists {{ this.identifier }}_past_night on {{ this }} (program, responded_at)"
-            " where attribution_model = 'past_night'",
+        "{{ index_on('response', 'program, response_id') }}",
+        "{{ index_on('watermark', 'program, _source_watermark') }}",
+        "{{ index_on('program_loaded', 'program, _program_loaded_at') }}",
+        "{{ index_on('built', 'program, _built_at') }}",
+        "{{ index_on('responded', 'program, responded_at') }}",
+        "{{ index_on('past_night', 'program, responded_at', where=\"attribution_model = 'past_night'\") }}",
     ],
 ) }}
 

@@ -25,8 +25,8 @@
     unique_key=['program', 'response_id'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "create index if not exists {{ this.identifier }}_response on {{ this }} (program, response_id)",
-        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
+        "{{ index_on('response', 'program, response_id') }}",
+        "{{ index_on('built', 'program, _built_at') }}",
         "delete from {{ this }} where program is null",
     ],
 ) }}

@@ -32,9 +32,9 @@
     unique_key=['program', 'response_id'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "create index if not exists {{ this.identifier }}_response on {{ this }} (program, response_id)",
-        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
-        "create index if not exists {{ this.identifier }}_responded on {{ this }} (program, responded_at)",
+        "{{ index_on('response', 'program, response_id') }}",
+        "{{ index_on('built', 'program, _built_at') }}",
+        "{{ index_on('responded', 'program, responded_at') }}",
     ],
 ) }}
 

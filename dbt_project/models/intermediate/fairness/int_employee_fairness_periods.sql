@@ -30,7 +30,7 @@
     unique_key=['program', 'period'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "create index if not exists {{ this.identifier }}_period on {{ this }} (program, period)",
+        "{{ index_on('period', 'program, period') }}",
     ],
 ) }}
 

@@ -33,8 +33,8 @@
     unique_key=['program', 'source_kind', 'flag_day'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "create index if not exists {{ this.identifier }}_day on {{ this }} (program, source_kind, flag_day)",
-        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
+        "{{ index_on('day', 'program, source_kind, flag_day') }}",
+        "{{ index_on('built', 'program, _built_at') }}",
     ],
 ) }}
 

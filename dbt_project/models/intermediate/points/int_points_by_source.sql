@@ -20,9 +20,9 @@
     unique_key=['program', 'source_kind', 'source_id'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "create index if not exists {{ this.identifier }}_source on {{ this }} (program, source_kind, source_id)",
-        "create index if not exists {{ this.identifier }}_built on {{ this }} (program, _built_at)",
-        "create index if not exists {{ this.identifier }}_effective on {{ this }} (program, effective_at)",
+        "{{ index_on('source', 'program, source_kind, source_id') }}",
+        "{{ index_on('built', 'program, _built_at') }}",
+        "{{ index_on('effective', 'program, effective_at') }}",
     ],
 ) }}
 

@@ -22,8 +22,8 @@
     unique_key=['program', 'period'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "create index if not exists {{ this.identifier }}_period on {{ this }} (program, period)",
-        "create index if not exists {{ this.identifier }}_source on {{ this }} (program, source_kind, source_id)",
+        "{{ index_on('period', 'program, period') }}",
+        "{{ index_on('source', 'program, source_kind, source_id') }}",
     ],
 ) }}
 
