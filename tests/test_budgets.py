@@ -127,6 +127,26 @@ def test_co_funding_in_another_currency_and_a_nomination_ring(e2e):
         b1_points = conn.execute("select points from plaudit.awards where employee_id = 'B1'").fetchone()[0]
     assert flag == [("nomination_burst", "nomination", "N3", "B1")]
     assert str(b1_points) == "35.00"  # 15 + N2's 20; N3 earns nothing while held
+
+    # the same night again, nothing new: no nomination day is written again (the caps would compute
+    # its period again); a third nomination from the domain is held too, and only its day written
+    days = ("select flag_day, max(_built_at), array_agg(source_id order by source_id) filter (where flag_id is not null)"
+            " from intermediate.int_gaming_flags_by_day where source_kind = 'nomination' group by 1 order by 1")
+    with psycopg.connect(url) as conn:
+        before = conn.execute(days).fetchall()
+    assert [(d.isoformat(), ids) for d, _, ids in before] == [("2026-10-24", ["N3"])]
+    nightly(night=date(2026, 10, 31), program="e2e")
+    with psycopg.connect(url) as conn:
+        assert conn.execute(days).fetchall() == before
+    (inbox / "nominations_ring2.csv").write_text(
+        "nomination_id,employee_id,account_id,customer_id,reason,channel,nominated_at,customer_email\n"
+        "N4,B1,,C9,Best agent!,web,2026-10-26T10:00:00Z,cy@ring.example\n"
+    )
+    nightly(night=date(2026, 10, 31), program="e2e")
+    with psycopg.connect(url) as conn:
+        after = conn.execute(days).fetchall()
+    assert [(d.isoformat(), ids) for d, _, ids in after] == [("2026-10-24", ["N3"]), ("2026-10-26", ["N4"])]
+    assert after[0] == before[0]
     # A1's 15.00 award (all on ACME) → ACME's half 7.50 EUR at the Oct 1 rate 1.08 = 8.10 USD;
     # B1's 17.50 holds 5 points on ACME (R1): floor(1750 × 5/35 × 0.5) = 1.25 EUR = floor(125 × 1.08) = 1.35 USD.
     assert [(e, m, c, am, ac, str(r), d) for e, m, c, am, ac, r, d in legs] == [

@@ -16,7 +16,8 @@
 --
 -- Incremental by day (program, source kind, day of the feedback or nomination): a
 -- build computes again the feedback days that can have changed since this model's
--- last build of the program, and every nomination (few). A feedback day changes when
+-- last build of the program, and every nomination (few; a nomination day is written only when its
+-- flags differ from the stored ones). A feedback day changes when
 -- credits were written for it since (new, recomputed or withdrawn feedback), when an
 -- employee loaded or changed since has the customer's address (or had it: the days of
 -- their address flags), or when an interaction of its feedback was loaded or changed
@@ -360,6 +361,35 @@ found as (
     order by flag_id
 
 )
+{%- if incremental %},
+
+-- nominations are all computed again, but only the days whose flags differ from the stored ones are
+-- written (a day written makes the caps compute its period again: 4 periods, 7 s of each night at M)
+nomination_days as (
+
+    select flag_day from (
+        (
+            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            from found where source_kind = 'nomination'
+            except
+            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            from {{ this }}
+            where program = '{{ var("program") }}' and source_kind = 'nomination' and flag_id is not null
+        )
+        union all
+        (
+            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            from {{ this }}
+            where program = '{{ var("program") }}' and source_kind = 'nomination' and flag_id is not null
+            except
+            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            from found where source_kind = 'nomination'
+        )
+    ) as differing
+    group by flag_day
+
+)
+{%- endif %}
 
 select
     '{{ var("program") }}'::text as program,
@@ -369,19 +399,19 @@ select
 from found as fo
 cross join this_build
 {% if incremental %}
+where fo.source_kind = 'feedback' or fo.flag_day in (select flag_day from nomination_days)
 
 union all
 
--- one marker for each day computed again (and each day that had a nomination flag: nominations are
--- all computed again), so that a day left with no flag replaces its old ones
+-- one marker for each day computed again (and each nomination day written), so that a day left with
+-- no flag replaces its old ones
 select
     '{{ var("program") }}'::text, null, null, m.source_kind, null, null, null, null, m.flag_day,
     {{ watermark_columns(marks) }}, now()
 from (
     select 'feedback'::text as source_kind, day as flag_day from flag_days
     union
-    select 'nomination', t.flag_day from {{ this }} as t
-    where t.program = '{{ var("program") }}' and t.source_kind = 'nomination'
+    select 'nomination', flag_day from nomination_days
 ) as m
 cross join this_build
 {% endif %}

@@ -146,9 +146,18 @@ changed_ranges as (
 
 points as (
 
-    select p.* from points_by_source as p
     {% if incremental %}
-        inner join changed_ranges as cr on p.effective_at >= cr.starts_at and p.effective_at < cr.ends_at
+        -- range by range (the lateral with `offset 0` is not flattened into a join): planned as a
+        -- join, every point was matched with the ledger and sorted before the ranges filtered them
+        -- (4.1 s at M with no period to compute, 0.4 s this way; one period 6.2 s, 3.1 s)
+        select p.* from changed_ranges as cr
+        cross join lateral (
+            select * from points_by_source as ps
+            where ps.effective_at >= cr.starts_at and ps.effective_at < cr.ends_at
+            offset 0
+        ) as p
+    {% else %}
+        select p.* from points_by_source as p
     {% endif %}
     where p.employee_id is not null and not exists (
         select 1 from flags as f
