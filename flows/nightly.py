@@ -69,6 +69,7 @@ def load_program(url: str, program: str) -> dict[str, Any]:
 
 @task(name="dbt build")
 def dbt_build(url: str, night: date, program: str) -> dict[str, Any]:
+    db.analyze_changed(url)  # statistics of the night's rows first: the models' plans depend on them
     r = dbt.build(url, night=night.isoformat(), program=program)
     return {"models": r.models, "tests": r.tests_passed, "unit_tests": r.unit_tests_passed, "manifest_hash": r.manifest_hash}
 

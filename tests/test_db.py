@@ -62,3 +62,23 @@ def test_unreachable_external_database_says_what_to_do(monkeypatch):
     msg = str(exc.value)
     assert "secret" not in msg and "***" in msg
     assert "unset PLAUDIT_DATABASE_URL" in msg
+
+
+def test_the_nights_rows_are_analysed_before_the_build(fresh_db):
+    """Rows loaded since the last statistics lie past their histograms: the night analyses them."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        db.analyze_changed(fresh_db)  # whatever earlier tests left
+        conn.execute(
+            "insert into raw.accounts (account_id, account_name, segment, co_funding_share, currency, _row_hash,"
+            " _source_file, _source_line) values ('ANA', 'Analysed Ltd', 'b2b', 0.5, 'EUR', 'h', 'test', 1)"
+        )
+        conn.execute("select pg_stat_force_next_flush()")
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("select pg_stat_force_next_flush()")
+    assert "accounts" in db.analyze_changed(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        (pending,) = conn.execute(
+            "select n_mod_since_analyze from pg_stat_user_tables where schemaname = 'raw' and relname = 'accounts'"
+        ).fetchone()
+    assert pending == 0
+    assert "accounts" not in db.analyze_changed(fresh_db)
