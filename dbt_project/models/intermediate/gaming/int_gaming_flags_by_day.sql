@@ -363,26 +363,27 @@ found as (
 )
 {%- if incremental %},
 
+{% set nomination_flag_columns = 'flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail' %}
 -- nominations are all computed again, but only the days whose flags differ from the stored ones are
 -- written (a day written makes the caps compute its period again: 4 periods, 7 s of each night at M)
 nomination_days as (
 
     select flag_day from (
         (
-            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            select {{ nomination_flag_columns }}
             from found where source_kind = 'nomination'
             except
-            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            select {{ nomination_flag_columns }}
             from {{ this }}
             where program = '{{ var("program") }}' and source_kind = 'nomination' and flag_id is not null
         )
         union all
         (
-            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            select {{ nomination_flag_columns }}
             from {{ this }}
             where program = '{{ var("program") }}' and source_kind = 'nomination' and flag_id is not null
             except
-            select flag_day, flag_id, flag_kind, source_id, employee_id, address_employee_id, detail
+            select {{ nomination_flag_columns }}
             from found where source_kind = 'nomination'
         )
     ) as differing
