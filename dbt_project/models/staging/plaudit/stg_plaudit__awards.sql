@@ -1,40 +1,26 @@
 -- Awards of this program already created (periodic, instant and carried).
 
-with
+select
+    -- ids
+    award_id,
+    employee_id,
+    version_id,
+    carried_from,
+    source_entry_id,
+    coalesce(points_period, period) as points_period,
 
-source as (
+    -- dimensions
+    award_kind,
+    period,
+    status,
+    approval_level,
+    currency,
+    team,
+    cost_centre,
 
-    select * from {{ source('plaudit', 'awards') }}
-    where program = '{{ var("program") }}'
+    -- numerics
+    points,
+    amount_minor
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        award_id,
-        employee_id,
-        version_id,
-        carried_from,
-        source_entry_id,
-        coalesce(points_period, period) as points_period,
-
-        -- dimensions
-        award_kind,
-        period,
-        status,
-        approval_level,
-        currency,
-        team,
-        cost_centre,
-
-        -- numerics
-        points,
-        amount_minor
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('plaudit', 'awards') }}
+where program = '{{ var("program") }}'

@@ -1,28 +1,14 @@
 -- Feedback withdrawn by the customer or found invalid (`plaudit feedback retract`).
 
-with
+select
+    -- ids
+    response_id,
 
-source as (
+    -- dimensions
+    retracted_by,
+    reason,
 
-    select * from {{ source('plaudit', 'feedback_retractions') }}
+    -- timestamps
+    retracted_at
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        response_id,
-
-        -- dimensions
-        retracted_by,
-        reason,
-
-        -- timestamps
-        retracted_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('plaudit', 'feedback_retractions') }}

@@ -1,31 +1,17 @@
 -- Gaming flags already published for this program, with what people decided.
 
-with
+select
+    -- ids
+    flag_id,
+    employee_id,
+    source_id,
 
-source as (
+    -- dimensions
+    flag_kind,
+    status,
 
-    select * from {{ source('plaudit', 'gaming_flags') }}
-    where program = '{{ var("program") }}'
+    -- timestamps
+    decided_at
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        flag_id,
-        employee_id,
-        source_id,
-
-        -- dimensions
-        flag_kind,
-        status,
-
-        -- timestamps
-        decided_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('plaudit', 'gaming_flags') }}
+where program = '{{ var("program") }}'

@@ -1,42 +1,28 @@
 -- Entries already posted to the append-only ledger, for this program.
 
-with
+select
+    -- ids
+    entry_id,
+    program,
+    version_id,
+    employee_id,
+    source_kind,
+    source_id,
+    rule_id,
 
-source as (
+    -- dimensions
+    entry_kind,
+    period,
 
-    select * from {{ source('plaudit', 'ledger_entries') }}
-    where program = '{{ var("program") }}'
+    -- numerics
+    attribution_weight,
+    multiplier,
+    points,
+    capped_points,
 
-),
+    -- timestamps
+    effective_at,
+    posted_at
 
-renamed as (
-
-    select
-        -- ids
-        entry_id,
-        program,
-        version_id,
-        employee_id,
-        source_kind,
-        source_id,
-        rule_id,
-
-        -- dimensions
-        entry_kind,
-        period,
-
-        -- numerics
-        attribution_weight,
-        multiplier,
-        points,
-        capped_points,
-
-        -- timestamps
-        effective_at,
-        posted_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('plaudit', 'ledger_entries') }}
+where program = '{{ var("program") }}'

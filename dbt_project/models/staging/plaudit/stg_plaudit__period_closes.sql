@@ -1,29 +1,15 @@
 -- Periods finance has closed, for this program.
 
-with
+select
+    -- ids
+    program,
+    period,
 
-source as (
+    -- dimensions
+    closed_by,
 
-    select * from {{ source('plaudit', 'period_closes') }}
-    where program = '{{ var("program") }}'
+    -- timestamps
+    closed_at
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        program,
-        period,
-
-        -- dimensions
-        closed_by,
-
-        -- timestamps
-        closed_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('plaudit', 'period_closes') }}
+where program = '{{ var("program") }}'

@@ -1,28 +1,14 @@
-with
+select
+    -- ids
+    account_id,
 
-source as (
+    -- dimensions
+    account_name,
+    segment,
+    currency as co_funding_currency,
 
-    select * from {{ source('raw', 'accounts') }}
+    -- numerics
+    coalesce(co_funding_share, 0) as co_funding_share,
+    co_funding_monthly_cap
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        account_id,
-
-        -- dimensions
-        account_name,
-        segment,
-        currency as co_funding_currency,
-
-        -- numerics
-        coalesce(co_funding_share, 0) as co_funding_share,
-        co_funding_monthly_cap
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('raw', 'accounts') }}

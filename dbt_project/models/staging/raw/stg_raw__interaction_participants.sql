@@ -1,28 +1,14 @@
-with
+select
+    -- ids
+    interaction_id,
+    employee_id,
 
-source as (
+    -- dimensions
+    participant_role,
 
-    select * from {{ source('raw', 'interaction_participants') }}
+    -- timestamps
+    touched_at,
+    -- when the row was loaded (incremental models' watermark)
+    _ingested_at as ingested_at
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        interaction_id,
-        employee_id,
-
-        -- dimensions
-        participant_role,
-
-        -- timestamps
-        touched_at,
-        -- when the row was loaded (incremental models' watermark)
-        _ingested_at as ingested_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('raw', 'interaction_participants') }}

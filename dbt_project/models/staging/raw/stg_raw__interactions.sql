@@ -1,31 +1,17 @@
-with
+select
+    -- ids
+    interaction_id,
+    account_id,
+    customer_id,
 
-source as (
+    -- dimensions
+    interaction_kind,
+    channel,
+    queue,
 
-    select * from {{ source('raw', 'interactions') }}
+    -- timestamps
+    opened_at,
+    closed_at,
+    _ingested_at as ingested_at
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        interaction_id,
-        account_id,
-        customer_id,
-
-        -- dimensions
-        interaction_kind,
-        channel,
-        queue,
-
-        -- timestamps
-        opened_at,
-        closed_at,
-        _ingested_at as ingested_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('raw', 'interactions') }}

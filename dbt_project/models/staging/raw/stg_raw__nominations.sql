@@ -1,31 +1,17 @@
-with
+select
+    -- ids
+    nomination_id,
+    employee_id as nominee_employee_id,
+    account_id,
+    customer_id,
+    customer_email_hash,
+    customer_domain_hash,
 
-source as (
+    -- dimensions
+    channel,
+    nullif(trim(reason), '') as reason,
 
-    select * from {{ source('raw', 'nominations') }}
+    -- timestamps
+    nominated_at
 
-),
-
-renamed as (
-
-    select
-        -- ids
-        nomination_id,
-        employee_id as nominee_employee_id,
-        account_id,
-        customer_id,
-        customer_email_hash,
-        customer_domain_hash,
-
-        -- dimensions
-        channel,
-        nullif(trim(reason), '') as reason,
-
-        -- timestamps
-        nominated_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('raw', 'nominations') }}
