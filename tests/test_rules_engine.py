@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -20,6 +21,7 @@ from flows.publish.retractions import retract
 from flows.transform import dbt
 from plaudit.cli import app
 from plaudit.demo_data import generate
+from plaudit.errors import GateFailed
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY_KINDS = {"feedback_points", "nomination_points", "streak_bonus", "milestone", "challenge_bonus",
@@ -123,6 +125,27 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
         assert conn.execute("select count(*) from plaudit.program_versions where program <> 'demo'").fetchone() == (0,)
         assert conn.execute("select count(*) from pg_namespace where nspname like 'diff%'").fetchone() == (0,)
 
+    # milestones and challenges of a later night are counted from its first changed period on, after the
+    # earlier periods' tallies: the same as counting over all history (an event numbered from 1 again in
+    # November would reach `first_five_star` a second time). (The first build after a night's publication
+    # computes the caps of the periods it posted to again, so October's events are counted again once.)
+    dbt.build(fresh_db, night="2026-10-31", program="demo")
+    dbt.build(fresh_db, night="2026-11-02", program="demo")
+    with psycopg.connect(fresh_db) as conn:
+        incremental = conn.execute(EVENT_BONUSES).fetchall()
+        built = dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
+                                  " group by 1").fetchall())
+    assert built["2026-10"] < built["2026-11"]  # October was not computed again
+    assert any(r[1] == "2026-11" and r[4] for r in incremental)  # November's tallies
+    dbt.build(fresh_db, night="2026-11-02", program="demo", full_refresh=True)
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute(EVENT_BONUSES).fetchall() == incremental
+
+
+EVENT_BONUSES = ("select entry_id, period, entry_kind, employee_id, metric, events, points, effective_at"
+                 " from intermediate.int_event_bonuses_by_period where program = 'demo' and employee_id is not null"
+                 " order by 2, 4, 5, 1")
+
 
 def test_incremental_attribution_handles_late_feedback_and_changed_participants(e2e, tmp_path):
     """After a first night, a late rating arrives for a two-week-old interaction (R9 on I1) and B1's
@@ -131,6 +154,19 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
 
     url, _, _ = e2e
     nightly(night=date(2026, 10, 31), program="e2e")
+    with psycopg.connect(url) as conn:
+        served_first = {r[:2]: r[2:] for r in conn.execute(SERVED).fetchall()}
+    # customers served: C1 is back office, T1 was terminated before touching I3
+    assert set(served_first) == {("I1", "A1"), ("I1", "B1"), ("I2", "A1"), ("I2", "B1"), ("I5", "B1"),
+                                 ("I6", "A1")}
+    # a build that writes nothing leaves the statistics alone; one that writes refreshes them (below)
+    analysed = ("select analyze_count from pg_stat_user_tables"
+                " where relname = 'int_employee_served_events'")
+    with psycopg.connect(url) as conn:
+        (analyses,) = conn.execute(analysed).fetchone()
+    dbt.build(url, night="2026-10-31", program="e2e", select="int_employee_served_events")
+    with psycopg.connect(url) as conn:
+        assert conn.execute(analysed).fetchone() == (analyses,) and analyses >= 1
     inbox = tmp_path / "inbox"
     (inbox / "feedback_late.csv").write_text(
         "response_id,interaction_id,employee_id,feedback_kind,score,comment,channel,responded_at\n"
@@ -138,8 +174,33 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
     )
     (inbox / "participants_late.csv").write_text(
         "interaction_id,employee_id,participant_role,touched_at\nI2,B1,assist,2026-10-06T10:00:00Z\n"
+        "I6,B1,assist,2026-11-01T09:00:00Z\n"
     )
-    assert nightly(night=date(2026, 11, 1), program="e2e")["rows_ingested"] == 2
+    assert nightly(night=date(2026, 11, 1), program="e2e")["rows_ingested"] == 3
+    with psycopg.connect(url) as conn:
+        served = {r[:2]: r[2:] for r in conn.execute(SERVED).fetchall()}
+    # B1's late, earlier touch of I2 moves that event; their touch of I6 on 11-01 is one
+    assert served[("I2", "B1")][1] == datetime(2026, 10, 6, 10, tzinfo=UTC)
+    assert served[("I6", "B1")][1] == datetime(2026, 11, 1, 9, tzinfo=UTC)
+    # only the pairs touched since were computed again
+    assert served[("I1", "A1")] == served_first[("I1", "A1")]
+    assert served[("I2", "B1")][2] > served_first[("I2", "B1")][2]
+    with psycopg.connect(url) as conn:
+        assert conn.execute(analysed).fetchone()[0] > analyses
+
+    # the weights tests check the responses of the latest build: a share changed there fails them
+    weights = "int_feedback_attributed__weights_sum_to_one int_feedback_credited__weights_sum_to_one"
+    shares_of_r2 = ("update intermediate.{} set attribution_weight = %s where response_id = 'R2' and employee_id = 'A1'"
+                    " and attribution_weight = %s")
+    with psycopg.connect(url) as conn:
+        for table in ("int_feedback_attributed", "int_feedback_credits"):
+            assert conn.execute(shares_of_r2.format(table), (Decimal("0.4"), Decimal("0.5"))).rowcount == 1
+    with pytest.raises(GateFailed) as failed:
+        dbt.build(url, night="2026-11-01", program="e2e", select=weights, command="test")
+    assert str(failed.value).count("weights_sum_to_one") == 2
+    with psycopg.connect(url) as conn:
+        for table in ("int_feedback_attributed", "int_feedback_credits"):
+            conn.execute(shares_of_r2.format(table), (Decimal("0.5"), Decimal("0.4")))
 
     rows = ("select response_id, employee_id, attribution_weight, _source_watermark"
             " from intermediate.int_feedback_attributed where program = 'e2e' and employee_id is not null"
@@ -166,6 +227,7 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
         assert conn.execute(indexes).fetchall() == built_with
         assert ("int_feedback_attributed", "int_feedback_attributed_past_night") in {i[:2] for i in built_with}
         assert conn.execute("select entry_id, points from marts.fct_ledger_entries order by 1").fetchall() == ledger
+        assert [r[:4] for r in conn.execute(SERVED).fetchall()] == [k + v[:2] for k, v in sorted(served.items())]
     assert [r[:3] for r in full] == [r[:3] for r in incremental]
 
     # an earlier night run again after a later one: R9 (given on 11-01) drops out, with a marker row
@@ -175,12 +237,20 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
         marker = conn.execute("select employee_id, attribution_model from intermediate.int_feedback_attributed"
                               " where response_id = 'R9'").fetchall()
     assert marker == [(None, "past_night")]
+    with psycopg.connect(url) as conn:
+        served_earlier = [r[:4] for r in conn.execute(SERVED).fetchall()]
+    # B1's touch of I6 is past that night: no event (its old row replaced by a marker)
+    assert ("I6", "B1") not in {r[:2] for r in served_earlier}
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
     with psycopg.connect(url) as conn:
         assert [r[:3] for r in conn.execute(rows).fetchall()] == [r[:3] for r in earlier]
+        assert [r[:4] for r in conn.execute(SERVED).fetchall()] == served_earlier
     assert "R9" not in {r[0] for r in earlier}
 
 
+SERVED = ("select interaction_id, employee_id, version_id, event_at, _built_at"
+          " from intermediate.int_employee_served_events where program = 'e2e' and event_at is not null"
+          " order by 1, 2")
 CREDITS = ("select response_id, employee_id, credit_kind, attribution_model, attribution_weight"
            " from intermediate.int_feedback_credited order by 1, 2, 3")
 NAMES = ("select response_id, name_key from intermediate.int_feedback_comment_names"

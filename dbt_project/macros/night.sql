@@ -99,12 +99,22 @@
 {%- endmacro %}
 
 {#- The post-hook of every table model: statistics as soon as it is built (the next
-    model's plan depends on them, and autovacuum comes too late). Views have none. -#}
+    model's plan depends on them, and autovacuum comes too late). Views have none. Only
+    when this build wrote rows (the hooks run in the build's transaction, whose counts
+    per table PostgreSQL keeps): an incremental model with nothing to do took most of
+    its second re-reading a sample of a big table (0.85 s of 1.15 s at M). -#}
 {% macro analyze_if_table() -%}
     {%- if model.config.materialized == 'view' -%}
         select 1
     {%- else -%}
-        analyze {{ this }}
+        do $plaudit_analyze$
+        begin
+            if pg_stat_get_xact_tuples_inserted('{{ this }}'::regclass)
+                + pg_stat_get_xact_tuples_deleted('{{ this }}'::regclass) > 0 then
+                analyze {{ this }};
+            end if;
+        end
+        $plaudit_analyze$
     {%- endif -%}
 {%- endmacro %}
 
@@ -132,8 +142,10 @@
     the latest load time of a raw table). watermark_ctes defines the CTEs `this_build`
     (those values) and, when incremental, `previous` (the latest of each that this model's
     earlier builds of the program stored, nulls when there were none), each followed by a
-    comma; watermark_columns stores this build's values with each row, as `_<name>`. -#}
-{% macro watermark_ctes(marks, incremental) -%}
+    comma. With `from_latest_row`, `previous` is read from the row with the latest
+    `_built_at` through its index instead of from every row: for marks that only grow;
+    a non-monotonic one (a night) is then the last build's that wrote rows; watermark_columns stores this build's values with each row, as `_<name>`. -#}
+{% macro watermark_ctes(marks, incremental, from_latest_row=false) -%}
 this_build as (
 
     select
@@ -142,7 +154,22 @@ this_build as (
     {%- endfor %}
 
 ),
-{% if incremental %}
+{% if incremental and from_latest_row %}
+previous as (
+
+    -- the marks of the latest row written, through the (program, _built_at) index: the latest
+    -- build that wrote rows saw the latest marks (a build that computes nothing writes nothing)
+    select
+    {%- for name in marks %}
+        t._{{ name }} as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    from (select) as one
+    left join lateral (
+        select * from {{ this }} where program = '{{ var("program") }}' order by _built_at desc limit 1
+    ) as t on true
+
+),
+{% elif incremental %}
 previous as (
 
     select

@@ -25,7 +25,12 @@ class PublishResult:
 
 
 def post_ledger(conn: psycopg.Connection, run_id: UUID) -> int:
-    """Append the night's new entries to the append-only ledger."""
+    """Append the night's new entries to the append-only ledger.
+
+    The entries already posted are left out by an anti-join before the insert: leaving them
+    to `on conflict` probed the ledger's key once per entry of history (5.0 s of an empty
+    night at M, 1.3 s this way). `on conflict` stays for a concurrent publisher.
+    """
     return conn.execute(
         """
         insert into plaudit.ledger_entries (entry_id, program, version_id, employee_id, entry_kind,
@@ -34,7 +39,8 @@ def post_ledger(conn: psycopg.Connection, run_id: UUID) -> int:
         select entry_id, program, version_id, employee_id, entry_kind,
             source_kind, source_id, rule_id, attribution_weight, multiplier, points, capped_points,
             period, effective_at, %s
-        from marts.fct_ledger_entries
+        from marts.fct_ledger_entries as f
+        where not exists (select 1 from plaudit.ledger_entries as l where l.entry_id = f.entry_id)
         on conflict (entry_id) do nothing
         """,
         [run_id],

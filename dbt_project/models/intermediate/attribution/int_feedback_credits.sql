@@ -86,7 +86,7 @@ employee_versions as (
 
 ),
 
-{{ watermark_ctes(marks, incremental) }}
+{{ watermark_ctes(marks, incremental, from_latest_row=true) }}
 
 {% if incremental %}
 
@@ -95,9 +95,10 @@ employee_versions as (
 -- reload of the same row, credits nobody else)
 changed_employees as (
 
+    -- (the load time first, as a scalar: the versions are compared only for the employees loaded since)
     select e.employee_id, lower(e.first_name) as name_key
-    from employees as e, previous
-    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
+    from employees as e
+    where e.ingested_at > (select coalesce(previous.employees_ingested_at, '-infinity') from previous)
         and (
             select count(*) filter (where h.is_version) <= 1 or count(distinct (h.full_name, h.team)) > 1
             from (

@@ -1,42 +1,11 @@
--- Monthly challenges: reaching `goal` events of a metric within one period
--- (UTC month) earns the challenge's points, once per period (or only in the
--- challenge's `period`, when it names one), under the version in force at the
--- event that reached the goal.
+-- Monthly challenge bonuses for the night's program: the entries of int_event_bonuses_by_period
+-- (which keeps every program's, with its tallies and markers, and says the rule).
 
-with
-
-events as (
-
-    select * from {{ ref('int_employee_events') }}
-
-),
-
-challenges as (
-
-    select * from {{ ref('stg_program__challenges') }}
-    where program = '{{ var("program") }}'
-
-),
-
-counted as (
-
-    select
-        events.*,
-        {{ period_of('event_at') }} as period,
-        row_number() over (
-            partition by employee_id, metric, {{ period_of('event_at') }} order by event_at, event_id
-        ) as event_no
-    from events
-    where metric in (select metric from challenges)
-
-)
+{{ config(materialized='view') }}
 
 select
-    {{ bonus_entry('challenge_bonus', "ch.challenge_id || ':' || c.period", 'c.employee_id', 'c.version_id',
-        'ch.challenge_id', 'ch.points', 'c.event_at') }}
-from counted as c
-inner join challenges as ch
-    on c.version_id = ch.version_id
-    and c.metric = ch.metric
-    and c.event_no = ch.goal
-    and (ch.challenge_period is null or ch.challenge_period = c.period)
+    entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,
+    attribution_weight, rule_points, multiplier, points, capped_points,
+    channel, feedback_kind, score, effective_at
+from {{ ref('int_event_bonuses_by_period') }}
+where program = '{{ var("program") }}' and entry_kind = 'challenge_bonus'

@@ -1,38 +1,11 @@
--- Milestones: the `at`-th event of a metric in an employee's whole history
--- (the 100th five-star rating, the 1,000th customer served) earns the
--- milestone's points once, under the version in force at that event.
--- Events are counted in time order (ties by event id).
+-- Milestone bonuses for the night's program: the entries of int_event_bonuses_by_period
+-- (which keeps every program's, with its tallies and markers, and says the rule).
 
-with
-
-events as (
-
-    select * from {{ ref('int_employee_events') }}
-
-),
-
-milestones as (
-
-    select * from {{ ref('stg_program__milestones') }}
-    where program = '{{ var("program") }}'
-
-),
-
-counted as (
-
-    select
-        events.*,
-        row_number() over (partition by employee_id, metric order by event_at, event_id) as event_no
-    from events
-    where metric in (select metric from milestones)
-
-)
+{{ config(materialized='view') }}
 
 select
-    {{ bonus_entry('milestone', 'm.milestone_id', 'c.employee_id', 'c.version_id', 'm.milestone_id',
-        'm.points', 'c.event_at') }}
-from counted as c
-inner join milestones as m
-    on c.version_id = m.version_id
-    and c.metric = m.metric
-    and c.event_no = m.reached_at_count
+    entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,
+    attribution_weight, rule_points, multiplier, points, capped_points,
+    channel, feedback_kind, score, effective_at
+from {{ ref('int_event_bonuses_by_period') }}
+where program = '{{ var("program") }}' and entry_kind = 'milestone'

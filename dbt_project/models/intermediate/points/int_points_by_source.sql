@@ -50,23 +50,23 @@ employees as not materialized (
 
 ),
 
-{{ watermark_ctes(marks, incremental) }}
+{{ watermark_ctes(marks, incremental, from_latest_row=true) }}
 
 {% if incremental %}
 
 changed_feedback as (
 
+    -- (the bounds as scalars, so that they are known when the indexes are read)
     select c.response_id
-    from credits as c, previous
-    where previous.credits_built_at is null or c._built_at > previous.credits_built_at
+    from credits as c
+    where c._built_at > (select coalesce(previous.credits_built_at, '-infinity') from previous)
 
     union
 
     select c.response_id
     from credits as c
     inner join employees as e on c.employee_id = e.employee_id
-    cross join previous
-    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
+    where e.ingested_at > (select coalesce(previous.employees_ingested_at, '-infinity') from previous)
 
 ),
 

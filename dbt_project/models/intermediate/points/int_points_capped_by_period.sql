@@ -14,6 +14,8 @@
 -- the flags decided and the feedback retracted since, and of the entries posted since
 -- (they fill first). A period computed again replaces its rows (delete+insert); a
 -- marker row (no entry) stands for it, so one left with nothing replaces its old rows.
+-- `_built_at` is when a period was last computed (int_event_bonuses_by_period reads
+-- the periods computed since its own last build).
 -- int_points_capped is this table for the night's program, without markers.
 
 {{ config(
@@ -24,6 +26,7 @@
     post_hook=[
         "{{ index_on('period', 'program, period') }}",
         "{{ index_on('source', 'program, source_kind, source_id') }}",
+        "{{ index_on('built', 'program, _built_at') }}",
     ],
 ) }}
 
@@ -83,7 +86,7 @@ posted as not materialized (
 
 ),
 
-{{ watermark_ctes(marks, incremental) }}
+{{ watermark_ctes(marks, incremental, from_latest_row=true) }}
 
 {% if incremental %}
 
@@ -251,7 +254,8 @@ select
     mc.feedback_kind,
     mc.score,
     mc.effective_at,
-    {{ watermark_columns(marks) }}
+    {{ watermark_columns(marks) }},
+    now() as _built_at
 from month_capped as mc
 cross join this_build
 {% if incremental %}
@@ -263,7 +267,7 @@ union all
 select
     '{{ var("program") }}'::text, cp.period, null, null, null, null, null, null, null, null::numeric(9, 6),
     null::numeric(12, 2), null::numeric(8, 4), null::numeric(12, 2), null::numeric(12, 2), null, null, null, null,
-    {{ watermark_columns(marks) }}
+    {{ watermark_columns(marks) }}, now()
 from (select distinct period from changed_periods where period is not null) as cp
 cross join this_build
 {% endif %}
