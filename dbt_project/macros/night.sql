@@ -142,9 +142,10 @@
     the latest load time of a raw table). watermark_ctes defines the CTEs `this_build`
     (those values) and, when incremental, `previous` (the latest of each that this model's
     earlier builds of the program stored, nulls when there were none), each followed by a
-    comma. With `from_latest_row`, `previous` is read from the row with the latest
-    `_built_at` through its index instead of from every row: for marks that only grow;
-    a non-monotonic one (a night) is then the last build's that wrote rows; watermark_columns stores this build's values with each row, as `_<name>`. -#}
+    comma; watermark_columns stores this build's values with each row, as `_<name>`.
+    With `from_latest_row`, `previous` is read from the row with the latest `_built_at`
+    through its index instead of from every row: for marks that only grow (a mark that
+    does not, such as a night, is then that of the last build that wrote rows). -#}
 {% macro watermark_ctes(marks, incremental, from_latest_row=false) -%}
 this_build as (
 

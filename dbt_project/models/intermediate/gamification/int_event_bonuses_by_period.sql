@@ -19,8 +19,8 @@
 -- that period from the tallies stored with each period: one row per employee, metric
 -- and period with its number of events (`events`, no entry). A period computed again
 -- replaces its rows (delete+insert); a marker row (no employee) stands for each one
--- stored, so one left with nothing replaces its old rows. int_milestone_bonuses and
--- int_challenge_bonuses are this table's entries for the night's program. Before, the
+-- stored, so one left with nothing replaces its old rows. int_event_bonuses is this
+-- table's entries for the night's program. Before, the
 -- milestones were counted over all history every night (7 s of an empty night at M).
 
 {{ config(

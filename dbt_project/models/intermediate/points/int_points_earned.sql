@@ -3,8 +3,7 @@
 -- streaks, milestones, challenges and leaderboard points.
 
 {% set parts = [
-    'int_points_capped', 'int_streak_bonuses', 'int_milestone_bonuses',
-    'int_challenge_bonuses', 'int_leaderboard_bonuses'
+    'int_points_capped', 'int_streak_bonuses', 'int_event_bonuses', 'int_leaderboard_bonuses'
 ] %}
 
 {% for part in parts %}

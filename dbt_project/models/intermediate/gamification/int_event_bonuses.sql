@@ -1,5 +1,6 @@
--- Milestone bonuses for the night's program: the entries of int_event_bonuses_by_period
--- (which keeps every program's, with its tallies and markers, and says the rule).
+-- Milestone and challenge bonuses for the night's program: the entries of
+-- int_event_bonuses_by_period (which keeps every program's, with its tallies and
+-- markers, and says the rules).
 
 {{ config(materialized='view') }}
 
@@ -8,4 +9,4 @@ select
     attribution_weight, rule_points, multiplier, points, capped_points,
     channel, feedback_kind, score, effective_at
 from {{ ref('int_event_bonuses_by_period') }}
-where program = '{{ var("program") }}' and entry_kind = 'milestone'
+where program = '{{ var("program") }}' and entry_id is not null
