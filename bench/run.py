@@ -134,11 +134,13 @@ def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
             # no award approved, so nothing queued (the budget defers them at M and L): the message
             # each award would get once approved, up to 5,000 of them, is the same work
             rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(
-                source=sql.SQL("from plaudit.awards a cross join lateral (select a.award_id as outbox_id,"
+                # the 5,000 in a subquery with its LIMIT, which the planner cannot flatten: the
+                # per-message lookups run for those awards only, whatever the statistics say
+                source=sql.SQL("from (select * from plaudit.awards order by award_id limit 5000) a"
+                               " cross join lateral (select a.award_id as outbox_id,"
                                " '<bench@plaudit.invalid>' as message_id, 'bench@example.invalid' as recipient_email,"
                                " now() as queued_at, 0 as attempts) as o"),
-                where=sql.SQL("where a.award_id in (select award_id from plaudit.awards order by award_id"
-                              " limit 5000)"),
+                where=sql.SQL(""),
             )).fetchall()
         definitions = emails.ProgramDefinitions(conn)
         rows = [definitions.attach(row) for row in rows]

@@ -88,6 +88,13 @@ def publish(url: str, run_id: Any, dry_run: bool) -> dict[str, Any]:
     """Post the ledger, open approvals, queue emails: one transaction."""
     with db.connect(url) as conn:
         result = ledger.preview(conn) if dry_run else ledger.publish(conn, run_id)
+        if not dry_run:
+            conn.commit()
+            db.analyze_grown(conn, "plaudit", {
+                "ledger_entries": result.ledger_entries_posted, "gaming_flags": result.gaming_flags_held,
+                "awards": result.awards_auto_approved + result.awards_pending + result.awards_deferred,
+                "outbox": result.emails_queued,
+            })
     return result.__dict__
 
 

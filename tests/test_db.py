@@ -82,3 +82,28 @@ def test_the_nights_rows_are_analysed_before_the_build(fresh_db):
         ).fetchone()
     assert pending == 0
     assert "accounts" not in db.analyze_changed(fresh_db)
+
+
+def test_tables_a_publication_grew_are_analysed_at_once(fresh_db):
+    """Past autovacuum's threshold (50 rows and a tenth of the table) the statistics are taken now;
+    below it they are left to autovacuum."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("drop table if exists raw.analyse_probe")
+        conn.execute("create table raw.analyse_probe (n int)")
+        conn.execute("insert into raw.analyse_probe select generate_series(1, 1000)")
+        conn.execute("analyze raw.analyse_probe")
+
+        def analysed() -> int:
+            conn.execute("select pg_stat_clear_snapshot()")
+            (count,) = conn.execute(
+                "select analyze_count from pg_stat_user_tables where relid = 'raw.analyse_probe'::regclass"
+            ).fetchone()
+            return count
+
+        before = analysed()
+        assert db.analyze_grown(conn, "raw", {"analyse_probe": 0, "accounts": 0}) == []
+        assert db.analyze_grown(conn, "raw", {"analyse_probe": 150}) == []  # 150 <= 50 + 100
+        assert analysed() == before
+        assert db.analyze_grown(conn, "raw", {"analyse_probe": 151, "no_such_table": 10**6}) == ["analyse_probe"]
+        assert analysed() == before + 1
+        conn.execute("drop table raw.analyse_probe")
