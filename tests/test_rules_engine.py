@@ -79,6 +79,7 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
             " limit 1").fetchone()
         assert re.search(r"Your tier: (Bronze|Silver) · [\d.,]+ points to (Silver|Gold)", body), body
         posted_before = conn.execute("select count(*) from plaudit.ledger_entries").fetchone()
+        caps_built = dict(conn.execute(CAPS_BUILT).fetchall())
         marts_before = conn.execute("select count(*), sum(points) from marts.fct_ledger_entries").fetchone()
 
     # the weekly team broadcast lists the milestones, streaks and tiers reached
@@ -127,21 +128,28 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
 
     # milestones and challenges of a later night are counted from its first changed period on, after the
     # earlier periods' tallies: the same as counting over all history (an event numbered from 1 again in
-    # November would reach `first_five_star` a second time). (The first build after a night's publication
-    # computes the caps of the periods it posted to again, so October's events are counted again once.)
-    dbt.build(fresh_db, night="2026-10-31", program="demo")
+    # November would reach `first_five_star` a second time). Publishing the night's entries does not make
+    # the caps compute their periods again: the ledger posts what the caps computed, in their fill order.
     dbt.build(fresh_db, night="2026-11-02", program="demo")
     with psycopg.connect(fresh_db) as conn:
         incremental = conn.execute(EVENT_BONUSES).fetchall()
+        caps = conn.execute(CAPS).fetchall()
         built = dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
                                   " group by 1").fetchall())
+        caps_built_after = dict(conn.execute(CAPS_BUILT).fetchall())
     assert built["2026-10"] < built["2026-11"]  # October was not computed again
     assert any(r[1] == "2026-11" and r[4] for r in incremental)  # November's tallies
+    assert caps_built_after["2026-10"] == caps_built["2026-10"]  # nor were October's caps
     dbt.build(fresh_db, night="2026-11-02", program="demo", full_refresh=True)
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute(EVENT_BONUSES).fetchall() == incremental
+        assert conn.execute(CAPS).fetchall() == caps
 
 
+CAPS = ("select entry_id, period, points, capped_points from intermediate.int_points_capped_by_period"
+        " where program = 'demo' and entry_id is not null order by entry_id")
+CAPS_BUILT = ("select period, max(_built_at) from intermediate.int_points_capped_by_period"
+              " where program = 'demo' group by 1")
 EVENT_BONUSES = ("select entry_id, period, entry_kind, employee_id, metric, events, points, effective_at"
                  " from intermediate.int_event_bonuses_by_period where program = 'demo' and employee_id is not null"
                  " order by 2, 4, 5, 1")
