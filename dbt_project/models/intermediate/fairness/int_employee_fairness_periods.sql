@@ -104,9 +104,19 @@ changed_ranges as (
 credited as (
 
     select c.*
-    from credits as c
     {% if incremental %}
-        inner join changed_ranges as r on c.responded_at >= r.starts_at and c.responded_at < r.ends_at
+        -- range by range (the lateral with `offset 0` is not flattened into a join): planned as a
+        -- join, the changed ranges were estimated at a million rows, and every credit was joined
+        -- with the employees' versions and the interactions before the ranges filtered them
+        -- (13.2 s at M for the one period a new day opens; 1.2 s this way)
+        from changed_ranges as r
+        cross join lateral (
+            select * from credits as cr
+            where cr.responded_at >= r.starts_at and cr.responded_at < r.ends_at
+            offset 0
+        ) as c
+    {% else %}
+        from credits as c
     {% endif %}
     where c.employee_id is not null and c.credit_kind = 'attributed'
 
