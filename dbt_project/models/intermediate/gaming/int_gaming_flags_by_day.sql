@@ -115,10 +115,11 @@ repeat_window as (
 
 changed_days as (
 
+    -- (the bounds as scalars, so that the indexes read only what is past them)
     -- (markers too: withdrawn feedback keeps its time)
     select (c.responded_at at time zone 'UTC')::date as day
-    from credits as c, previous
-    where c._built_at > previous.credits_built_at
+    from credits as c
+    where c._built_at > (select credits_built_at from previous)
 
     union
 
@@ -126,8 +127,7 @@ changed_days as (
     select (f.responded_at at time zone 'UTC')::date
     from feedback as f
     inner join all_employees as e on f.customer_email_hash = e.email_hash
-    cross join previous
-    where e.ingested_at > previous.employees_ingested_at
+    where e.ingested_at > (select employees_ingested_at from previous)
 
     union
 
@@ -135,17 +135,19 @@ changed_days as (
     select t.flag_day
     from {{ this }} as t
     inner join all_employees as e on t.address_employee_id = e.employee_id
-    cross join previous
-    where t.program = '{{ var("program") }}' and e.ingested_at > previous.employees_ingested_at
+    where t.program = '{{ var("program") }}' and e.ingested_at > (select employees_ingested_at from previous)
 
     union
 
-    -- the customer of an interaction loaded or changed since
+    -- the customer of an interaction loaded or changed since, interaction by interaction through
+    -- the feedback's index (a lateral with `offset 0` is not flattened): as a join, the interactions
+    -- loaded since were estimated at a third of all, and all feedback was read into a hash
     select (f.responded_at at time zone 'UTC')::date
     from interactions as i
-    inner join feedback as f on i.interaction_id = f.interaction_id
-    cross join previous
-    where i.ingested_at > previous.interactions_ingested_at
+    cross join lateral (
+        select fi.responded_at from feedback as fi where fi.interaction_id = i.interaction_id offset 0
+    ) as f
+    where i.ingested_at > (select interactions_ingested_at from previous)
 
 ),
 
@@ -193,9 +195,17 @@ rated as (
         {% else %}
             true as is_written
         {% endif %}
-    from credits as c
     {% if incremental %}
-        inner join read_ranges as rr on c.responded_at >= rr.starts_at and c.responded_at < rr.ends_at
+        -- range by range (a lateral with `offset 0` is not flattened): as a join, the ranges'
+        -- estimate made the feedback and the interactions be read whole into hashes
+        from read_ranges as rr
+        cross join lateral (
+            select * from credits as cr
+            where cr.responded_at >= rr.starts_at and cr.responded_at < rr.ends_at
+            offset 0
+        ) as c
+    {% else %}
+        from credits as c
     {% endif %}
     inner join feedback as f on c.response_id = f.response_id
     left join interactions as i on c.interaction_id = i.interaction_id
