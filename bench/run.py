@@ -36,6 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCALES = {"S": (10_000, 500), "M": (1_000_000, 5_000), "L": (10_000_000, 50_000)}
 RESPONSES_PER_EMPLOYEE_DAY = 1.26
 NIGHT = date(2026, 10, 31)  # a month end, so the night makes October's awards and emails
+# free disk a run needs at its peak, in GB: the generated files, and the database while the full
+# night's ingest still holds its checking tables for the biggest files. Measured at L (2026-12-03:
+# 71 GB of database at the peak of the ingest, with 2 GB left; 34 GB after it; 6 GB of generated
+# files); S and M scaled down from it, with room to spare.
+DISK_GB = {"S": 2, "M": 10, "L": 80}
 TARGETS = {"full_vs_floor": 3.0, "incremental_vs_full_refresh": 0.10, "incremental_s": 60, "empty_s": 20,
            "peak_rss_mb": 500, "emails_per_s": 2000}
 
@@ -77,6 +82,28 @@ def replace_with_link(src: str, dst: str) -> None:
     """Put a hard link to src at dst, replacing what is there (the inbox remembers files by content)."""
     Path(dst).unlink(missing_ok=True)
     os.link(src, dst)
+
+
+def check_disk(home: Path, need_gb: float, *, keep: Path | None = None) -> None:
+    """Stop before starting when the disk cannot hold the run's peak (a full disk fails it an hour in).
+    What a previous run of this scale left in `home` is counted as free, since the run deletes it
+    first, except `keep` (reused data) and the inbox's hard links to it."""
+    probe = home
+    while not probe.exists():
+        probe = probe.parent
+    free_gb = shutil.disk_usage(probe).free / 2**30
+    if home.exists():
+        inodes = {}
+        for f in home.rglob("*"):
+            if f.is_file() and not f.is_symlink() and (keep is None or keep not in f.parents):
+                st = f.stat()
+                if keep is None or st.st_nlink == 1:
+                    inodes[st.st_ino] = st.st_size
+        free_gb += sum(inodes.values()) / 2**30
+    if free_gb < need_gb:
+        sys.exit(f"bench: this run needs about {need_gb:.0f} GB of free disk at its peak and {free_gb:.0f} GB is free"
+                 f" on {probe}. Free some space (an old bench database: rm -rf .plaudit/bench-*), or run a smaller"
+                 " scale.")
 
 
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -184,6 +211,8 @@ def main() -> None:
         generated = json.loads(params.read_text())
         if {k: generated.get(k) for k in wanted} != wanted:
             generated = None
+    reused_gb = sum(f.stat().st_size for f in data.glob("*.csv")) / 2**30 if generated else 0.0
+    check_disk(home, DISK_GB[args.scale] - reused_gb, keep=data if generated else None)
     if generated:
         for child in home.iterdir():  # everything but the data: a new database, a new inbox
             if child != data:
