@@ -32,6 +32,19 @@ def test_demo_exports_load_whole_and_a_second_time_add_nothing(fresh_db, tmp_pat
         assert conn.execute("select count(*) from raw.feedback_responses").fetchone()[0] == counts["feedback"]
 
 
+def test_a_files_checking_tables_are_emptied_as_it_goes_not_at_the_commit(fresh_db, tmp_path):
+    """The landing, checked and typed copies of a file are truncated once the next step is built
+    (at L they held tens of GB until the commit); what was loaded is unchanged."""
+    counts = generate(tmp_path / "demo", employees=20, days=5, seed=3)
+    with psycopg.connect(fresh_db) as conn:
+        fr = ingest_file(conn, tmp_path / "demo" / "participants.csv", kind=KINDS["participants"])
+        sizes = {t: conn.execute("select pg_relation_size(%s::regclass)", [t]).fetchone()[0]
+                 for t in ("landing", "checked", "typed", "classified")}
+        conn.commit()
+    assert fr.kinds["participants"].loaded == counts["participants"]
+    assert sizes["landing"] == sizes["checked"] == sizes["typed"] == 0 < sizes["classified"], sizes
+
+
 def test_generator_is_deterministic_by_seed(tmp_path):
     generate(tmp_path / "a", employees=15, days=3, seed=11)
     generate(tmp_path / "b", employees=15, days=3, seed=11)
