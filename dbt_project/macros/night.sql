@@ -205,3 +205,18 @@ previous as (
     to_date({{ period }} || '-01', 'YYYY-MM-DD')::timestamp at time zone 'UTC' as starts_at,
     (to_date({{ period }} || '-01', 'YYYY-MM-DD') + interval '1 month')::timestamp at time zone 'UTC' as ends_at
 {%- endmacro %}
+
+{#- The rows of `relation` whose `column` lies in one of the ranges [starts_at, ends_at) of
+    `ranges`, range by range: a lateral with `offset 0` is not flattened into a join. Planned
+    as a join, the ranges (estimated at a million rows when there are a handful) made whole
+    tables be joined and sorted before the ranges filtered them (the caps at M with no period
+    to compute: 4.1 s, 0.4 s this way; fairness for the one period a new day opens: 13.2 s,
+    1.2 s). Use as `from {{ rows_in_ranges('points', 'effective_at') }} as p`. -#}
+{% macro rows_in_ranges(relation, column, ranges='changed_ranges') -%}
+{{ ranges }} as range_
+    cross join lateral (
+        select * from {{ relation }} as in_range_
+        where in_range_.{{ column }} >= range_.starts_at and in_range_.{{ column }} < range_.ends_at
+        offset 0
+    )
+{%- endmacro %}

@@ -130,7 +130,6 @@ changed_periods as (
     cross join previous
     where r.retracted_at > coalesce(previous.retracted_at, '-infinity')
 
-
 ),
 
 -- as time ranges, so the points of a period are read through their index
@@ -147,15 +146,8 @@ changed_ranges as (
 points as (
 
     {% if incremental %}
-        -- range by range (the lateral with `offset 0` is not flattened into a join): planned as a
-        -- join, every point was matched with the ledger and sorted before the ranges filtered them
-        -- (4.1 s at M with no period to compute, 0.4 s this way; one period 6.2 s, 3.1 s)
-        select p.* from changed_ranges as cr
-        cross join lateral (
-            select * from points_by_source as ps
-            where ps.effective_at >= cr.starts_at and ps.effective_at < cr.ends_at
-            offset 0
-        ) as p
+        -- (as a join, every point was matched with the ledger and sorted before the ranges filtered them)
+        select p.* from {{ rows_in_ranges('points_by_source', 'effective_at') }} as p
     {% else %}
         select p.* from points_by_source as p
     {% endif %}
