@@ -145,7 +145,10 @@
     comma; watermark_columns stores this build's values with each row, as `_<name>`.
     With `from_latest_row`, `previous` is read from the row with the latest `_built_at`
     through its index instead of from every row: for marks that only grow (a mark that
-    does not, such as a night, is then that of the last build that wrote rows). -#}
+    does not, such as a night, is then that of the last build that wrote rows).
+    `previous` is read before the model's statement and written into it as constants
+    (known_row), so the planner sees the bounds: use it as a join (`from t, previous where
+    t.x > previous.x`), which folds into `t.x > constant`, not as a scalar subquery. -#}
 {% macro watermark_ctes(marks, incremental, from_latest_row=false) -%}
 this_build as (
 
@@ -156,10 +159,11 @@ this_build as (
 
 ),
 {% if incremental and from_latest_row %}
-previous as (
+previous as not materialized (
 
     -- the marks of the latest row written, through the (program, _built_at) index: the latest
     -- build that wrote rows saw the latest marks (a build that computes nothing writes nothing)
+    {% call known_row(marks.keys()) -%}
     select
     {%- for name in marks %}
         t._{{ name }} as {{ name }}{{ ',' if not loop.last }}
@@ -168,17 +172,20 @@ previous as (
     left join lateral (
         select * from {{ this }} where program = '{{ var("program") }}' order by _built_at desc limit 1
     ) as t on true
+    {%- endcall %}
 
 ),
 {% elif incremental %}
-previous as (
+previous as not materialized (
 
+    {% call known_row(marks.keys()) -%}
     select
     {%- for name in marks %}
         max(_{{ name }}) as {{ name }}{{ ',' if not loop.last }}
     {%- endfor %}
     from {{ this }}
     where program = '{{ var("program") }}'
+    {%- endcall %}
 
 ),
 {% endif %}
@@ -219,4 +226,34 @@ previous as (
         where in_range_.{{ column }} >= range_.starts_at and in_range_.{{ column }} < range_.ends_at
         offset 0
     )
+{%- endmacro %}
+
+{#- The one row of the query in the call block, read when the model runs and written as
+    constants (`select '…'::type as column, …`), for a `not materialized` CTE. The planner
+    then knows the values: a bound such as `_built_at > previous.built_at` folds into a
+    constant, which it estimates from the statistics and reads through the index. As a
+    scalar subquery or a join to a computed row, a bound is a parameter, estimated at a
+    third of the table: the changed rows of a night (a few thousand) were planned as a
+    third of all history, and whole tables were hashed to join them (credits at L: 97 s of
+    the incremental night). `columns` are the query's columns, in order. In a unit test the
+    query stays in the statement (its inputs are the test's rows, not tables to read). -#}
+{% macro known_row(columns) -%}
+    {%- set query = caller() -%}
+    {%- if execute and model.resource_type != 'unit_test' -%}
+        {%- set literals = [] -%}
+        {%- for c in columns -%}
+            {%- do literals.append("format('%L::%s', q." ~ c ~ ", pg_typeof(q." ~ c ~ "))") -%}
+        {%- endfor -%}
+        {%- set result = run_query("select " ~ literals | join(", ") ~ " from (" ~ query ~ ") as q") -%}
+        {%- if result.rows | length != 1 -%}
+            {%- do exceptions.raise_compiler_error("known_row: the query returned " ~ (result.rows | length)
+                ~ " rows, and must return exactly one: " ~ query) -%}
+        {%- endif -%}
+    select
+        {%- for c in columns %}
+        {{ result.rows[0][loop.index0] }} as {{ c }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    {%- else -%}
+    {{ query }}
+    {%- endif -%}
 {%- endmacro %}

@@ -67,19 +67,24 @@ all_participants as not materialized (
 
 ),
 
-program_loaded as (
+-- (a constant: compared with the last build's, it decides whether everything is computed again,
+-- and the planner must know which; as a computed row, a third of all feedback was planned for)
+program_loaded as not materialized (
 
+    {% call known_row(['loaded_at']) -%}
     select max(loaded_at) as loaded_at
     from {{ ref('stg_program__versions') }}
     where program = '{{ var("program") }}'
+    {%- endcall %}
 
 ),
 
 {% if incremental %}
 
--- what the last build of this program had seen
-previous as (
+-- what the last build of this program had seen (constants in the statement: see known_row)
+previous as not materialized (
 
+    {% call known_row(['watermark', 'program_loaded_at', 'night_end']) -%}
     select
         max(_source_watermark) as watermark,
         max(_program_loaded_at) as program_loaded_at,
@@ -90,6 +95,7 @@ previous as (
         ) as night_end
     from {{ this }}
     where program = '{{ var("program") }}'
+    {%- endcall %}
 
 ),
 

@@ -88,10 +88,11 @@ this_build as (
 
 {% if incremental %}
 
-previous as (
+previous as not materialized (
 
     -- one row, nulls when this program was never built (then everything is computed); every row of
     -- a build carries that build's names, so the latest row's are the ones to compare
+    {% call known_row(['attributed_built_at', 'names_hash']) -%}
     select
         (
             select max(_attributed_built_at) from {{ this }} where program = '{{ var("program") }}'
@@ -100,6 +101,7 @@ previous as (
             select _names_hash from {{ this }} where program = '{{ var("program") }}'
             order by _built_at desc limit 1
         ) as names_hash
+    {%- endcall %}
 
 ),
 

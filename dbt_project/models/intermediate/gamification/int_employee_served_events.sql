@@ -81,10 +81,10 @@ changed_pairs as (
 
     union
 
-    -- (scalar subqueries, so that the bounds are known when the index is read)
+    -- (previous is constants, so that the bounds are known when the plan is made)
     select p.interaction_id, p.employee_id
-    from participants as p
-    where p.ingested_at > (select participants_ingested_at from previous)
+    from participants as p, previous
+    where p.ingested_at > previous.participants_ingested_at
 
     union
 

@@ -115,11 +115,11 @@ repeat_window as (
 
 changed_days as (
 
-    -- (the bounds as scalars, so that the indexes read only what is past them)
+    -- (previous is constants, so that the indexes read only what is past the bounds)
     -- (markers too: withdrawn feedback keeps its time)
     select (c.responded_at at time zone 'UTC')::date as day
-    from credits as c
-    where c._built_at > (select credits_built_at from previous)
+    from credits as c, previous
+    where c._built_at > previous.credits_built_at
 
     union
 
@@ -127,7 +127,8 @@ changed_days as (
     select (f.responded_at at time zone 'UTC')::date
     from feedback as f
     inner join all_employees as e on f.customer_email_hash = e.email_hash
-    where e.ingested_at > (select employees_ingested_at from previous)
+    cross join previous
+    where e.ingested_at > previous.employees_ingested_at
 
     union
 
@@ -135,7 +136,8 @@ changed_days as (
     select t.flag_day
     from {{ this }} as t
     inner join all_employees as e on t.address_employee_id = e.employee_id
-    where t.program = '{{ var("program") }}' and e.ingested_at > (select employees_ingested_at from previous)
+    cross join previous
+    where t.program = '{{ var("program") }}' and e.ingested_at > previous.employees_ingested_at
 
     union
 
@@ -147,7 +149,8 @@ changed_days as (
     cross join lateral (
         select fi.responded_at from feedback as fi where fi.interaction_id = i.interaction_id offset 0
     ) as f
-    where i.ingested_at > (select interactions_ingested_at from previous)
+    cross join previous
+    where i.ingested_at > previous.interactions_ingested_at
 
 ),
 

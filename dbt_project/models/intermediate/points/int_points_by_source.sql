@@ -56,17 +56,18 @@ employees as not materialized (
 
 changed_feedback as (
 
-    -- (the bounds as scalars, so that they are known when the indexes are read)
+    -- (previous is constants: the bounds are known when the plan is made, and read through the indexes)
     select c.response_id
-    from credits as c
-    where c._built_at > (select coalesce(previous.credits_built_at, '-infinity') from previous)
+    from credits as c, previous
+    where c._built_at > coalesce(previous.credits_built_at, '-infinity')
 
     union
 
     select c.response_id
     from credits as c
     inner join employees as e on c.employee_id = e.employee_id
-    where e.ingested_at > (select coalesce(previous.employees_ingested_at, '-infinity') from previous)
+    cross join previous
+    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
 
 ),
 
