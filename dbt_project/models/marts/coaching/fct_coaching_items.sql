@@ -40,3 +40,5 @@ where
     or (a.feedback_kind = 'nps' and a.score <= 6)
     or (a.feedback_kind = 'ces' and a.score <= 3)
     or (a.feedback_kind = 'thumbs' and a.score = 0)
+-- in the order of the primary key, which the table is written with (see fct_ledger_entries)
+order by coaching_item_id

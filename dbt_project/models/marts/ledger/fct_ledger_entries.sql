@@ -98,3 +98,6 @@ select
     coalesce(posted_period, open_period)::char(7) as period,
     effective_at::timestamptz as effective_at
 from placed
+-- in the order of the primary key: the table is written with its index, and ids in hash order
+-- land all over it (7 M entries at L: 110 s, 46 s sorted; without the index the query is 23 s)
+order by entry_id
