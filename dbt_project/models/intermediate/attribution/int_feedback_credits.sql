@@ -68,7 +68,7 @@ versions as (
 
 ),
 
--- (inlined: each use reads the interactions it needs through the index, not all 3.7 M participants at M)
+-- (inlined: each use is planned with its own join, instead of all 3.7 M participants at M copied first)
 participants as not materialized (
 
     select * from {{ ref('stg_raw__interaction_participants') }}

@@ -97,11 +97,12 @@ changed_pairs as (
 
     union
 
-    -- touched between the last build's night and this one's (a touch past a night is not an event yet)
+    -- touched between the last build's night and this one's (a touch past a night is not an event yet;
+    -- both nights are constants, so the bounds are known when the plan is made)
     select p.interaction_id, p.employee_id
-    from participants as p
-    where p.touched_at >= (select least(previous.night_end, this_build.night_end) from previous, this_build)
-        and p.touched_at < (select greatest(previous.night_end, this_build.night_end) from previous, this_build)
+    from participants as p, previous
+    where p.touched_at >= least(previous.night_end, {{ night_end() }})
+        and p.touched_at < greatest(previous.night_end, {{ night_end() }})
 
 ),
 
