@@ -27,6 +27,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,10 +38,12 @@ SCALES = {"S": (10_000, 500), "M": (1_000_000, 5_000), "L": (10_000_000, 50_000)
 RESPONSES_PER_EMPLOYEE_DAY = 1.26
 NIGHT = date(2026, 10, 31)  # a month end, so the night makes October's awards and emails
 # free disk a run needs at its peak, in GB: the generated files, and the database while the full
-# night's ingest still holds its checking tables for the biggest files. Measured at L (2026-12-03:
-# 71 GB of database at the peak of the ingest, with 2 GB left; 34 GB after it; 6 GB of generated
-# files); S and M scaled down from it, with room to spare.
-DISK_GB = {"S": 2, "M": 10, "L": 80}
+# night's ingest still holds its checking tables for the biggest files. At L on 2026-12-03 (73a117c)
+# the database reached 71 GB during the ingest (34 GB after it) with 6 GB of generated files; the
+# ingest has since emptied each checking table once the next is built (07d7429), about half of
+# those 37 GB, so L asks for 70. Each run measures its own peak (`peak_disk_gb`, the bench folder
+# sampled every few seconds); S and M scaled down from L, with room to spare.
+DISK_GB = {"S": 2, "M": 10, "L": 70}
 TARGETS = {"full_vs_floor": 3.0, "incremental_vs_full_refresh": 0.10, "incremental_s": 60, "empty_s": 20,
            "peak_rss_mb": 500, "emails_per_s": 2000}
 
@@ -104,6 +107,39 @@ def check_disk(home: Path, need_gb: float, *, keep: Path | None = None) -> None:
         sys.exit(f"bench: this run needs about {need_gb:.0f} GB of free disk at its peak and {free_gb:.0f} GB is free"
                  f" on {probe}. Free some space (an old bench database: rm -rf .plaudit/bench-*), or run a smaller"
                  " scale.")
+
+
+class DiskWatch:
+    """The most the bench folder (data, inbox, database, WAL, logs) held at once, sampled in a thread."""
+
+    def __init__(self, home: Path, every_s: float = 3.0) -> None:
+        self.home, self.every_s, self.peak = home, every_s, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="disk-watch", daemon=True)
+
+    def size(self) -> int:
+        seen: dict[int, int] = {}  # by inode: the inbox holds hard links to the generated files
+        for folder, _, files in os.walk(self.home):
+            for name in files:
+                try:
+                    st = os.lstat(os.path.join(folder, name))
+                except FileNotFoundError:  # a temporary file gone between the listing and the stat
+                    continue
+                seen[st.st_ino] = st.st_blocks * 512
+        return sum(seen.values())
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.size())
+            self._stop.wait(self.every_s)
+
+    def start(self) -> DiskWatch:
+        self._thread.start()
+        return self
+
+    @property
+    def peak_gb(self) -> float:
+        return round(self.peak / 2**30, 1)
 
 
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -237,6 +273,7 @@ def main() -> None:
     from plaudit import db
 
     url = db.database_url()
+    disk = DiskWatch(home).start()
     with psycopg.connect(url) as conn:
         (pg_version,) = conn.execute("show server_version").fetchone()  # type: ignore[misc]
     results: dict = {  # type: ignore[type-arg]
@@ -252,6 +289,7 @@ def main() -> None:
         with psycopg.connect(url) as conn:
             (db_bytes,) = conn.execute("select pg_database_size(current_database())").fetchone()  # type: ignore[misc]
         results["database_mb"] = round(db_bytes / 2**20)
+        results["peak_disk_gb"] = disk.peak_gb
         results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         out = ROOT / "bench" / "results" / f"{args.scale}.json"
         out.parent.mkdir(exist_ok=True)
@@ -379,6 +417,7 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 | email rendering | {rendering} |
 | peak RSS of the Python process | {r['peak_rss_mb']} MB |
 | database size | {r['database_mb']} MB |
+| disk at the peak (the bench folder: data, inbox, database) | {r.get('peak_disk_gb', 'not measured')} GB |
 
 Slowest dbt nodes (dbt's timing): full night {fmt_models(r.get('full_night_slowest_models'))};
 incremental night {fmt_models(r.get('incremental_slowest_models'))}; empty night
