@@ -168,6 +168,64 @@ def test_a_failing_expectation_stops_publication_and_names_itself(e2e):
     assert not emails_dir.exists() or not any(emails_dir.iterdir())
 
 
+def test_the_ledger_gate_checks_what_the_night_would_post_not_what_is_posted(e2e):
+    """The ledger suite runs on fct_ledger_entries_to_post: a bad entry still to post stops the
+    night; the entries posted before are not validated again (they cannot change)."""
+    from expectations.checkpoint import run_checkpoint
+
+    url, _, _ = e2e
+    to_post = "select count(*) from marts.fct_ledger_entries_to_post"
+    run()
+    params = {"night_end": "2026-11-01T00:00:00+00:00", "max_award_minor": 10_000}
+    with psycopg.connect(url) as conn:
+        # the mart was built before the publish step: its five entries are left out now, posted since
+        assert conn.execute("select count(*) from marts.fct_ledger_entries where not posted").fetchone()[0] == 5
+        assert conn.execute(to_post).fetchone()[0] == 0
+    run()  # built again: the mart knows they are posted
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from marts.fct_ledger_entries where posted").fetchone()[0] == 5
+        # a posted entry gone wrong in the mart is history: not checked again
+        conn.execute("update marts.fct_ledger_entries set entry_kind = 'made_up' where employee_id = 'A1'")
+    assert run_checkpoint(url, params).success
+
+    with psycopg.connect(url) as conn:
+        conn.execute("""
+            insert into marts.fct_ledger_entries
+            select md5('new'), program, version_id, employee_id, 'made_up', source_kind, 'R-new', rule_id,
+                attribution_weight, multiplier, points, capped_points, period, effective_at, false
+            from marts.fct_ledger_entries where employee_id = 'B1' limit 1
+        """)
+        assert conn.execute(to_post).fetchone()[0] == 1
+    with pytest.raises(GateFailed) as exc:
+        run_checkpoint(url, params)
+    assert "ledger_entries: expect_column_values_to_be_in_set on entry_kind" in str(exc.value)
+    assert "1 unexpected, e.g. ['made_up']" in str(exc.value)
+
+
+def test_data_tests_on_an_incremental_model_check_the_rows_its_latest_build_wrote(e2e):
+    """`where: "__latest_build__"` (dbt_project/macros/tests.sql): rows written before were
+    checked by the build that wrote them; the next night checks its own rows only."""
+    from flows.transform import dbt
+
+    url, _, _ = e2e
+    run()
+    with psycopg.connect(url) as conn:
+        conn.execute("update intermediate.int_feedback_attributed set attribution_model = 'made_up'"
+                     " where response_id = 'R1'")
+    run(date(2026, 11, 2))  # R7, given on 11-02, is attributed now: the build's only new rows
+    with psycopg.connect(url) as conn:
+        latest = conn.execute(
+            "select distinct response_id from intermediate.int_feedback_attributed"
+            " where _built_at = (select max(_built_at) from intermediate.int_feedback_attributed)"
+        ).fetchall()
+        assert latest == [("R7",)]
+        conn.execute("update intermediate.int_feedback_attributed set attribution_model = 'made_up'"
+                     " where response_id = 'R7'")
+    with pytest.raises(GateFailed) as exc:
+        dbt.build(url, night="2026-11-02", program="e2e", command="test", select="int_feedback_attributed")
+    assert "accepted_values_int_feedback_attributed_attribution_model" in str(exc.value)
+
+
 def test_the_ledger_refuses_updates_and_deletes(e2e):
     url, _, _ = e2e
     run()
