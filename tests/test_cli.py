@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -36,7 +35,7 @@ def test_program_validate_names_file_line_and_field(tmp_path):
     assert ok.returncode == 0 and "valid" in ok.stdout
 
 
-def test_run_json_twice_posts_nothing_the_second_time(server_url, tmp_path, prefect_harness):
+def test_run_json_twice_posts_nothing_the_second_time(empty_database, tmp_path, prefect_harness):
     from prefect.settings import PREFECT_API_URL
 
     inbox = tmp_path / "inbox"
@@ -45,7 +44,7 @@ def test_run_json_twice_posts_nothing_the_second_time(server_url, tmp_path, pref
     programs.mkdir()
     shutil.move(inbox / "program.yml", programs / "e2e.yml")
     env = os.environ.copy() | {
-        "PLAUDIT_DB_NAME": f"cli_{uuid.uuid4().hex[:8]}",
+        "PLAUDIT_DB_NAME": empty_database("t"),
         "PLAUDIT_INBOX_DIR": str(inbox),
         "PLAUDIT_PROGRAMS_DIR": str(programs),
         "PLAUDIT_OUT_DIR": str(tmp_path / "out"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -50,16 +49,15 @@ def state(env: dict[str, str]) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture()
-def crash_env(e2e, smtp_sink, tmp_path):
-    """A subprocess environment: the fixture night, its own new database, the SMTP sink, the
-    session's Prefect API (so each process skips starting a temporary server)."""
+def crash_env(e2e, smtp_sink, empty_database):
+    """A subprocess environment: the fixture night, the test's new database (the clean run: one of
+    its own), the SMTP sink, the session's Prefect API (so each process skips starting a
+    temporary server)."""
     from prefect.settings import PREFECT_API_URL
 
-    def make() -> dict[str, str]:
-        return os.environ.copy() | {
-            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-            "PLAUDIT_DB_NAME": f"crash_{uuid.uuid4().hex[:10]}",
-        }
+    def make(*, clean: bool = False) -> dict[str, str]:
+        name = empty_database("clean") if clean else os.environ["PLAUDIT_DB_NAME"]
+        return os.environ.copy() | {"PREFECT_API_URL": str(PREFECT_API_URL.value()), "PLAUDIT_DB_NAME": name}
 
     return make, smtp_sink
 
@@ -78,7 +76,7 @@ def clean(crash_env, tmp_path):
     if _CLEAN:
         return _CLEAN[0]
     make, sink = crash_env
-    env = make()
+    env = make(clean=True)
     r = run(NIGHT, env)
     assert r.returncode == 0, r.stderr[-2000:]
     out = tmp_path / "clean.csv"

@@ -226,6 +226,39 @@ def test_data_tests_on_an_incremental_model_check_the_rows_its_latest_build_wrot
     assert "accepted_values_int_feedback_attributed_attribution_model" in str(exc.value)
 
 
+def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
+    """dbt_project/macros/materializations/view.sql: the same night again leaves every view as it
+    was; a view whose SQL names the night is created again for another night; a view on a table
+    the build replaced is there after it; a full refresh creates them all again."""
+    from flows.transform import dbt
+
+    url, _, _ = e2e
+    views = ("select c.relname, c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+             " where c.relkind = 'v' and n.nspname in ('staging', 'intermediate', 'marts')")
+
+    def oids() -> dict[str, int]:
+        with psycopg.connect(url) as conn:
+            return dict(conn.execute(views).fetchall())
+
+    dbt.build(url, night="2026-10-31", program="e2e")
+    first = oids()
+    assert len(first) >= 30
+    dbt.build(url, night="2026-10-31", program="e2e")
+    again = oids()
+    # over the mart, which every build replaces: dropped with it, then created again
+    assert again.pop("fct_ledger_entries_to_post") != first.pop("fct_ledger_entries_to_post")
+    assert again == first
+    dbt.build(url, night="2026-11-01", program="e2e")
+    next_night = oids()
+    assert next_night["int_employee_fairness"] != first["int_employee_fairness"]  # it names the night
+    assert next_night["stg_raw__feedback_responses"] == first["stg_raw__feedback_responses"]
+    with psycopg.connect(url) as conn:  # and reads the new night's
+        assert "2026-11-01" in conn.execute(
+            "select pg_get_viewdef('intermediate.int_employee_fairness'::regclass)").fetchone()[0]
+    dbt.build(url, night="2026-11-01", program="e2e", full_refresh=True)
+    assert not set(oids().values()) & set(next_night.values())
+
+
 def test_the_ledger_refuses_updates_and_deletes(e2e):
     url, _, _ = e2e
     run()

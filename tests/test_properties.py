@@ -10,7 +10,6 @@ same ones every time. Raise PLAUDIT_PROPERTY_EXAMPLES to explore more locally.
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import date, datetime, timedelta
 
 import psycopg
@@ -146,10 +145,10 @@ def check_properties(url: str, budget: str, team_budget: str | None) -> None:
 @settings(max_examples=int(os.environ.get("PLAUDIT_PROPERTY_EXAMPLES", "3")), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(world=worlds())
-def test_properties_hold_for_generated_programs_and_data(world, server_url, prefect_harness, tmp_path_factory,
+def test_properties_hold_for_generated_programs_and_data(world, empty_database, prefect_harness, tmp_path_factory,
                                                           monkeypatch):
     home = tmp_path_factory.mktemp("world")
-    monkeypatch.setenv("PLAUDIT_DB_NAME", f"prop_{uuid.uuid4().hex[:10]}")
+    monkeypatch.setenv("PLAUDIT_DB_NAME", empty_database("t"))
     monkeypatch.setenv("PLAUDIT_INBOX_DIR", str(home / "inbox"))
     monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(home / "programs"))
     monkeypatch.setenv("PLAUDIT_OUT_DIR", str(home / "out"))
