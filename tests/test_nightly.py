@@ -210,8 +210,8 @@ def test_data_tests_on_an_incremental_model_check_the_rows_its_latest_build_wrot
     url, _, _ = e2e
     run()
     with psycopg.connect(url) as conn:
-        conn.execute("update intermediate.int_feedback_attributed set attribution_model = 'made_up'"
-                     " where response_id = 'R1'")
+        conn.execute("update intermediate.int_feedback_attributed set attribution_model = 'made_up',"
+                     " attribution_weight = attribution_weight / 2 where response_id = 'R1'")
     run(date(2026, 11, 2))  # R7, given on 11-02, is attributed now: the build's only new rows
     with psycopg.connect(url) as conn:
         latest = conn.execute(
@@ -219,11 +219,12 @@ def test_data_tests_on_an_incremental_model_check_the_rows_its_latest_build_wrot
             " where _built_at = (select max(_built_at) from intermediate.int_feedback_attributed)"
         ).fetchall()
         assert latest == [("R7",)]
-        conn.execute("update intermediate.int_feedback_attributed set attribution_model = 'made_up'"
-                     " where response_id = 'R7'")
+        conn.execute("update intermediate.int_feedback_attributed set attribution_model = 'made_up',"
+                     " attribution_weight = attribution_weight / 2 where response_id = 'R7'")
     with pytest.raises(GateFailed) as exc:
         dbt.build(url, night="2026-11-02", program="e2e", command="test", select="int_feedback_attributed")
     assert "accepted_values_int_feedback_attributed_attribution_model" in str(exc.value)
+    assert "int_feedback_attributed__weights_sum_to_one" in str(exc.value)  # the singular test too
 
 
 def test_a_view_is_created_again_only_when_its_definition_changed(e2e):

@@ -140,6 +140,10 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     assert built["2026-10"] < built["2026-11"]  # October was not computed again
     assert any(r[1] == "2026-11" and r[4] for r in incremental)  # November's tallies
     assert caps_built_after["2026-10"] == caps_built["2026-10"]  # nor were October's caps
+    dbt.build(fresh_db, night="2026-11-02", program="demo")  # nothing new: no period computed again
+    with psycopg.connect(fresh_db) as conn:
+        assert dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
+                                 " group by 1").fetchall()) == built
     dbt.build(fresh_db, night="2026-11-02", program="demo", full_refresh=True)
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute(EVENT_BONUSES).fetchall() == incremental

@@ -1,9 +1,27 @@
+{#- The rows the latest build of the night's program wrote into an incremental model, as a
+    condition: `program = '<program>' and _built_at = <the latest _built_at>`. The latest
+    `_built_at` is looked up first and written in as a constant, as in known_row: the planner
+    then knows how many rows the build wrote (an index scan for a night's few, a sequential scan
+    after a full refresh), where a subquery leaves it to guess. Outside a run (`dbt compile`) it
+    is the subquery.
+
+    A key computed again replaces all its rows, and rows written before were checked by the build
+    that wrote them; a full refresh writes every row at once, so it checks them all. Over all
+    history these tests cost every night what the whole table costs to read (at L, ten million
+    rows a table: see bench/RESULTS.md). -#}
+{% macro latest_build(relation) -%}
+    {%- set program = "program = '" ~ var('program') ~ "'" -%}
+    {%- set latest_query = "select max(_built_at) from " ~ relation ~ " where " ~ program -%}
+    {%- if execute -%}
+        {%- set found = run_query("select coalesce(format('%L::timestamptz', (" ~ latest_query ~ ")), 'null')") -%}
+        {{- program }} and _built_at = {{ found.rows[0][0] -}}
+    {%- else -%}
+        {{- program }} and _built_at = ({{ latest_query }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A data test's `where` config may say `__latest_build__`: the test then checks the rows the
-    latest build of the night's program wrote into an incremental model (by its
-    `(program, _built_at)` index), not all history. A key computed again replaces all its rows,
-    and rows written before were checked by the build that wrote them; a full refresh writes
-    every row at once, so it checks them all. Over all history these tests cost every night what
-    the whole table costs to read (at L, ten million rows a table: see bench/RESULTS.md).
+    latest build wrote (latest_build above), not all history.
 
     dbt's documented way to give `where` a placeholder: this project's `get_where_subquery`
     replaces dbt's (the same, but for the placeholder). -#}
@@ -12,15 +30,8 @@
     {%- if not where -%}
         {%- do return(relation) -%}
     {%- endif -%}
-    {%- set program = "program = '" ~ var('program') ~ "'" -%}
-    {%- set latest_query = "select max(_built_at) from " ~ relation ~ " where " ~ program -%}
-    {%- if execute and '__latest_build__' in where -%}
-        {#- a constant, as in known_row: the planner then knows how many rows the build wrote -#}
-        {%- set found = run_query("select coalesce(format('%L::timestamptz', (" ~ latest_query ~ ")), 'null')") -%}
-        {%- set latest = program ~ " and _built_at = " ~ found.rows[0][0] -%}
-    {%- else -%}
-        {%- set latest = program ~ " and _built_at = (" ~ latest_query ~ ")" -%}
+    {%- if '__latest_build__' in where -%}
+        {%- set where = where | replace('__latest_build__', latest_build(relation)) -%}
     {%- endif -%}
-    {%- do return("(select * from " ~ relation ~ " where " ~ (where | replace('__latest_build__', latest))
-        ~ ") dbt_subquery") -%}
+    {%- do return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") -%}
 {%- endmacro %}
