@@ -137,6 +137,12 @@ class DiskWatch:
         self._thread.start()
         return self
 
+    def stop(self) -> None:
+        """Take a last sample and end the thread (it walks the whole bench folder every few seconds)."""
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.size())
+
     @property
     def peak_gb(self) -> float:
         return round(self.peak / 2**30, 1)
@@ -341,6 +347,7 @@ def main() -> None:
         print(f"full refresh (dbt): {refresh_s:.1f} s", flush=True)
         results.update({"full_refresh_dbt_s": round(refresh_s, 1),
                         "full_refresh_slowest_models": slowest_models(home), "complete": True})
+    disk.stop()
     save()
     print(f"written bench/results/{args.scale}.json and bench/RESULTS.md")
 
