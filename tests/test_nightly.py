@@ -230,7 +230,8 @@ def test_data_tests_on_an_incremental_model_check_the_rows_its_latest_build_wrot
 def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
     """dbt_project/macros/materializations/view.sql: the same night again leaves every view as it
     was; a view whose SQL names the night is created again for another night; a view on a table
-    the build replaced is there after it; a full refresh creates them all again."""
+    the build replaced is there after it; a view on a table that gained a column is created again;
+    a full refresh creates them all again."""
     from flows.transform import dbt
 
     url, _, _ = e2e
@@ -247,12 +248,20 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
     dbt.build(url, night="2026-10-31", program="e2e")
     again = oids()
     # over the mart, which every build replaces: dropped with it, then created again
-    assert again.pop("fct_ledger_entries_to_post") != first.pop("fct_ledger_entries_to_post")
+    ledger_view = again.pop("fct_ledger_entries_to_post")
+    assert ledger_view != first.pop("fct_ledger_entries_to_post")
     assert again == first
+    with psycopg.connect(url) as conn:  # an upgrade adds a column to a table a view reads
+        conn.execute("alter table raw.feedback_responses add column survey_language text")
+    dbt.build(url, night="2026-10-31", program="e2e")
+    migrated = oids()
+    assert migrated.pop("fct_ledger_entries_to_post") != ledger_view
+    assert migrated.pop("stg_raw__feedback_responses") != first.pop("stg_raw__feedback_responses")
+    assert migrated == first
     dbt.build(url, night="2026-11-01", program="e2e")
     next_night = oids()
     assert next_night["int_employee_fairness"] != first["int_employee_fairness"]  # it names the night
-    assert next_night["stg_raw__feedback_responses"] == first["stg_raw__feedback_responses"]
+    assert next_night["stg_raw__nominations"] == first["stg_raw__nominations"]
     with psycopg.connect(url) as conn:  # and reads the new night's
         assert "2026-11-01" in conn.execute(
             "select pg_get_viewdef('intermediate.int_employee_fairness'::regclass)").fetchone()[0]

@@ -6,17 +6,36 @@
     "Not changed": the view exists and carries, as its comment, the md5 of the SQL it was created
     from, its contract and its columns (and this materialization's version). The check reads the catalog, not dbt's relation
     cache: a table rebuilt upstream drops the views on it (`drop ... cascade` of its backup), and
-    those are then created again. A full refresh creates every view again. The project does not
-    use `persist_docs`, which would write the comment too. -#}
+    those are then created again. The comment holds, too, the md5 of the columns of the relations
+    the view reads (from pg_depend): a view that says `*` lists the columns its relations had when
+    it was created, so a column added to one of them (an upgrade's migration, or `sync_all_columns`
+    on an incremental model) makes it be created again. A full refresh creates every view again.
+    The project does not use `persist_docs`, which would write the comment too. -#}
+
+{#- The md5 of the columns (name, type, position) of the relations a view reads. -#}
+{% macro view_inputs_md5(view_oid) -%}
+    (select md5(coalesce(string_agg(
+        format('%s.%s %s %s %s', rn.nspname, rc.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod)),
+        ',' order by rn.nspname, rc.relname, a.attnum), ''))
+     from (select distinct d.refobjid
+           from pg_rewrite r
+           join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+               and d.refclassid = 'pg_class'::regclass and d.refobjid <> r.ev_class
+           where r.ev_class = {{ view_oid }}) as deps
+     join pg_class rc on rc.oid = deps.refobjid
+     join pg_namespace rn on rn.oid = rc.relnamespace
+     join pg_attribute a on a.attrelid = rc.oid and a.attnum > 0 and not a.attisdropped)
+{%- endmacro %}
+
 {%- materialization view, adapter='postgres' -%}
 
   {%- set target_relation = this.incorporate(type='view') -%}
-  {%- set fingerprint = 'plaudit view v1 ' ~ local_md5(sql ~ tojson(model['contract']) ~ tojson(model['columns'])) -%}
+  {%- set fingerprint = 'plaudit view v2 ' ~ local_md5(sql ~ tojson(model['contract']) ~ tojson(model['columns'])) -%}
 
   {%- set found = none -%}
   {%- if not should_full_refresh() -%}
     {%- call statement('fingerprint', fetch_result=True) -%}
-      select obj_description(c.oid, 'pg_class')
+      select obj_description(c.oid, 'pg_class') = '{{ fingerprint }} inputs ' || {{ view_inputs_md5('c.oid') }}
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = '{{ target_relation.schema }}' and c.relname = '{{ target_relation.identifier }}'
         and c.relkind = 'v'
@@ -25,7 +44,7 @@
     {%- set found = rows[0][0] if rows | length > 0 else none -%}
   {%- endif -%}
 
-  {%- if found == fingerprint -%}
+  {%- if found -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -65,7 +84,10 @@
   {{ adapter.rename_relation(intermediate_relation, target_relation) }}
 
   {% call statement('fingerprint_set') -%}
-    comment on view {{ target_relation }} is '{{ fingerprint }}'
+    do $$ begin
+      execute format('comment on view {{ target_relation }} is %L',
+                     '{{ fingerprint }} inputs ' || {{ view_inputs_md5("'" ~ target_relation.include(database=False) ~ "'::regclass") }});
+    end $$
   {%- endcall %}
 
   {% set should_revoke = should_revoke(existing_relation, full_refresh_mode=True) %}
