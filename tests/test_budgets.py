@@ -89,6 +89,31 @@ def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e):
     assert again["ledger_entries_posted"] == 0 and awards(url) == before
 
 
+def test_a_deferred_instant_award_is_considered_again_once_the_next_period_has_ended(e2e):
+    url, _, programs = e2e
+    prog = programs / "e2e.yml"
+    prog.write_text(
+        prog.read_text()
+        .replace('finance_approvers: [M1]', 'finance_approvers: [M1]\n  instant: [nomination]')
+        .replace('monthly: "1000.00"', 'monthly: "5.00"')
+    )
+    nightly(night=date(2026, 10, 31), program="e2e")
+    # the nomination (10.00) does not fit October's 5.00; nothing overtakes it
+    october = awards(url)
+    assert ("A1", "instant", "2026-10", "2026-10", 1000, "deferred", False) in october
+    assert {a[5] for a in october} == {"deferred"}
+    # November has not ended: the same night again, twice, carries nothing into it (or beyond)
+    nightly(night=date(2026, 10, 31), program="e2e")
+    nightly(night=date(2026, 10, 31), program="e2e")
+    assert awards(url) == october
+    nightly(night=date(2026, 11, 30), program="e2e")
+    nightly(night=date(2026, 11, 30), program="e2e")
+    carried = [a for a in awards(url) if a[6]]
+    assert ("A1", "instant", "2026-11", "2026-10", 1000, "deferred", True) in carried
+    assert {a[2] for a in carried} == {"2026-11"}  # once, into November only
+    assert len(carried) == len(october)
+
+
 def test_co_funding_in_another_currency_and_a_nomination_ring(e2e):
     url, _, programs = e2e
     inbox = programs.parent / "inbox"

@@ -168,9 +168,13 @@ candidates as (
 
 ready as (
 
-    -- periodic and carried awards once their period has ended; instant ones at once
+    -- periodic and carried awards once their period has ended; instant ones at once. A carried
+    -- instant award waits too: taken at once, a deferred one was carried into a period that had
+    -- not begun, deferred there, and carried again the next night, one period further each night
+    -- (the L bench's third night created 325 thousand awards, some for December on Nov 2).
     select * from candidates
-    where award_kind = 'instant' or period_end <= cast('{{ var("night") }}' as date)
+    where (award_kind = 'instant' and carried_from is null)
+        or period_end <= cast('{{ var("night") }}' as date)
 
 ),
 
