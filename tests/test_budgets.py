@@ -35,14 +35,18 @@ def awards(url: str) -> list[tuple]:
         ).fetchall()
 
 
-def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e):
-    url, _, programs = e2e
-    prog = programs / "e2e.yml"
+def instant_nominations(prog: Path, monthly_budget: str) -> None:
+    """The e2e program, with nominations paid as instant awards and a smaller monthly budget."""
     prog.write_text(
         prog.read_text()
         .replace('finance_approvers: [M1]', 'finance_approvers: [M1]\n  instant: [nomination]')
-        .replace('monthly: "1000.00"', 'monthly: "10.00"')
+        .replace('monthly: "1000.00"', f'monthly: "{monthly_budget}"')
     )
+
+
+def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e):
+    url, _, programs = e2e
+    instant_nominations(programs / "e2e.yml", monthly_budget="10.00")
     nightly(night=date(2026, 10, 31), program="e2e")
     # Oct: the nomination is paid on its own (10.00, a manager decides) and takes the whole budget
     # first; the periodic awards (A1 10 points → 5.00, B1 15 → 7.50) are deferred.
@@ -91,12 +95,7 @@ def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e):
 
 def test_a_deferred_instant_award_is_considered_again_once_the_next_period_has_ended(e2e):
     url, _, programs = e2e
-    prog = programs / "e2e.yml"
-    prog.write_text(
-        prog.read_text()
-        .replace('finance_approvers: [M1]', 'finance_approvers: [M1]\n  instant: [nomination]')
-        .replace('monthly: "1000.00"', 'monthly: "5.00"')
-    )
+    instant_nominations(programs / "e2e.yml", monthly_budget="5.00")
     nightly(night=date(2026, 10, 31), program="e2e")
     # the nomination (10.00) does not fit October's 5.00; nothing overtakes it
     october = awards(url)
