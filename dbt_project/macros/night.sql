@@ -240,20 +240,27 @@ previous as not materialized (
 {% macro known_row(columns) -%}
     {%- set query = caller() -%}
     {%- if execute and model.resource_type != 'unit_test' -%}
-        {%- set literals = [] -%}
-        {%- for c in columns -%}
-            {%- do literals.append("format('%L::%s', q." ~ c ~ ", pg_typeof(q." ~ c ~ "))") -%}
-        {%- endfor -%}
-        {%- set result = run_query("select " ~ literals | join(", ") ~ " from (" ~ query ~ ") as q") -%}
-        {%- if result.rows | length != 1 -%}
-            {%- do exceptions.raise_compiler_error("known_row: the query returned " ~ (result.rows | length)
-                ~ " rows, and must return exactly one: " ~ query) -%}
-        {%- endif -%}
+        {%- set values = known_values(columns, query) -%}
     select
         {%- for c in columns %}
-        {{ result.rows[0][loop.index0] }} as {{ c }}{{ ',' if not loop.last }}
+        {{ values[loop.index0] }} as {{ c }}{{ ',' if not loop.last }}
         {%- endfor %}
     {%- else -%}
     {{ query }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The one row of `query`, read now: a list of SQL literals (`'…'::type`, or `NULL::type`),
+    one per column in `columns`. known_row's constants, and latest_build's (macros/tests.sql). -#}
+{% macro known_values(columns, query) -%}
+    {%- set literals = [] -%}
+    {%- for c in columns -%}
+        {%- do literals.append("format('%L::%s', q." ~ c ~ ", pg_typeof(q." ~ c ~ "))") -%}
+    {%- endfor -%}
+    {%- set result = run_query("select " ~ literals | join(", ") ~ " from (" ~ query ~ ") as q") -%}
+    {%- if result.rows | length != 1 -%}
+        {%- do exceptions.raise_compiler_error("known_values: the query returned " ~ (result.rows | length)
+            ~ " rows, and must return exactly one: " ~ query) -%}
+    {%- endif -%}
+    {%- do return(result.rows[0] | list) -%}
 {%- endmacro %}

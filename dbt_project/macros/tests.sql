@@ -1,6 +1,6 @@
 {#- The rows the latest build of the night's program wrote into an incremental model, as a
     condition: `program = '<program>' and _built_at = <the latest _built_at>`. The latest
-    `_built_at` is looked up first and written in as a constant, as in known_row: the planner
+    `_built_at` is looked up first and written in as a constant (known_values, macros/night.sql): the planner
     then knows how many rows the build wrote (an index scan for a night's few, a sequential scan
     after a full refresh), where a subquery leaves it to guess. Outside a run (`dbt compile`) it
     is the subquery.
@@ -11,10 +11,9 @@
     rows a table: see bench/RESULTS.md). -#}
 {% macro latest_build(relation) -%}
     {%- set program = "program = '" ~ var('program') ~ "'" -%}
-    {%- set latest_query = "select max(_built_at) from " ~ relation ~ " where " ~ program -%}
+    {%- set latest_query = "select max(_built_at) as built_at from " ~ relation ~ " where " ~ program -%}
     {%- if execute -%}
-        {%- set found = run_query("select coalesce(format('%L::timestamptz', (" ~ latest_query ~ ")), 'null')") -%}
-        {{- program }} and _built_at = {{ found.rows[0][0] -}}
+        {{- program }} and _built_at = {{ known_values(['built_at'], latest_query)[0] -}}
     {%- else -%}
         {{- program }} and _built_at = ({{ latest_query }})
     {%- endif -%}
