@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from flows.publish.approvals import decide
 from plaudit.errors import ApprovalError, GateFailed
@@ -246,8 +247,12 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
     first = oids()
     assert len(first) >= 30
     dbt.build(url, night="2026-10-31", program="e2e")
+    assert oids() == first
+    with psycopg.connect(url) as conn:  # the ledger mart is built again (a period closed) ...
+        conn.execute("insert into plaudit.period_closes (program, period, closed_by) values ('e2e', '2026-09', 't')")
+    dbt.build(url, night="2026-10-31", program="e2e")
     again = oids()
-    # over the mart, which every build replaces: dropped with it, then created again
+    # ... and the view over it, dropped with the old table, is created again
     ledger_view = again.pop("fct_ledger_entries_to_post")
     assert ledger_view != first.pop("fct_ledger_entries_to_post")
     assert again == first
@@ -255,7 +260,7 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
         conn.execute("alter table raw.feedback_responses add column survey_language text")
     dbt.build(url, night="2026-10-31", program="e2e")
     migrated = oids()
-    assert migrated.pop("fct_ledger_entries_to_post") != ledger_view
+    assert migrated.pop("fct_ledger_entries_to_post") == ledger_view
     assert migrated.pop("stg_raw__feedback_responses") != first.pop("stg_raw__feedback_responses")
     assert migrated == first
     dbt.build(url, night="2026-11-01", program="e2e")
@@ -267,6 +272,97 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
             "select pg_get_viewdef('intermediate.int_employee_fairness'::regclass)").fetchone()[0]
     dbt.build(url, night="2026-11-01", program="e2e", full_refresh=True)
     assert not set(oids().values()) & set(next_night.values())
+
+
+TABLE_MODELS = (
+    "int_tier_bonuses", "int_streak_bonuses", "int_points_earned", "int_ledger_corrections",
+    "int_leaderboard_bonuses", "fct_coaching_items", "fct_ledger_entries", "fct_employee_balances",
+    "fct_leaderboard", "fct_award_funding", "fct_award_proposals",
+)
+
+
+def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e):
+    """dbt_project/macros/materializations/table.sql: a table model whose SQL and inputs are as
+    they were is left as it is; a change to a table it reads, even through views and other
+    models, builds it again, and what it then holds is what a full refresh gives."""
+    from flows.transform import dbt
+
+    url, _, _ = e2e
+    tables = ("select c.relname, c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+              " where c.relkind = 'r' and n.nspname in ('intermediate', 'marts') and c.relname = any(%s)")
+
+    def oids() -> dict[str, int]:
+        with psycopg.connect(url) as conn:
+            return dict(conn.execute(tables, [list(TABLE_MODELS)]).fetchall())
+
+    def contents() -> dict[str, list]:
+        with psycopg.connect(url) as conn:
+            named = conn.execute("select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                                 " where c.relkind = 'r' and c.relname = any(%s)", [list(TABLE_MODELS)]).fetchall()
+            query = sql.SQL("select * from {}")
+            return {t: sorted(map(repr, conn.execute(query.format(sql.Identifier(s, t))).fetchall()))
+                    for s, t in named}
+
+    def rebuilt(before: dict[str, int]) -> set[str]:
+        return {t for t, oid in oids().items() if before[t] != oid}
+
+    run()  # the fixture night, published: the ledger then holds what the tables were built from
+    dbt.build(url, night="2026-10-31", program="e2e")
+    first = oids()
+    assert set(first) == set(TABLE_MODELS)
+    dbt.build(url, night="2026-10-31", program="e2e")
+    assert rebuilt(first) == set()
+    with psycopg.connect(url) as conn:
+        # statements that write nothing change nothing
+        conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason)"
+                     " values ('R5', 't', 'test') on conflict do nothing")
+        conn.execute("delete from plaudit.feedback_retractions")
+        conn.rollback()
+        conn.execute("update raw.employees set full_name = full_name where false")
+    dbt.build(url, night="2026-10-31", program="e2e")
+    assert rebuilt(first) == set()
+
+    # a closed period: read by the ledger mart and the proposals, and what reads those
+    with psycopg.connect(url) as conn:
+        conn.execute("insert into plaudit.period_closes (program, period, closed_by) values ('e2e', '2026-09', 't')")
+    dbt.build(url, night="2026-10-31", program="e2e")
+    assert rebuilt(first) == {"fct_ledger_entries", "fct_employee_balances", "fct_award_funding",
+                              "fct_award_proposals"}
+    second = oids()
+
+    # retracted feedback: the caps (incremental) compute its period again, and every table
+    # after them through the views over them is built again, the corrections too
+    with psycopg.connect(url) as conn:
+        conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason) values ('R5', 't', 'test')")
+    dbt.build(url, night="2026-10-31", program="e2e")
+    assert {"int_points_earned", "int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
+            "fct_ledger_entries"} <= rebuilt(second)
+    incremental = contents()
+    assert any(row for row in incremental["int_ledger_corrections"])  # R5's posted points reversed
+    dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
+    assert not set(oids().values()) & set(second.values())
+    assert contents() == incremental
+    # another night builds again the tables whose SQL names it, not those whose inputs are as they were
+    third = oids()
+    dbt.build(url, night="2026-11-01", program="e2e")
+    assert {"int_ledger_corrections", "fct_ledger_entries"} <= rebuilt(third)
+    assert "int_streak_bonuses" not in rebuilt(third)
+
+
+def test_every_table_dbt_reads_notes_its_changes(fresh_db):
+    """A source table without the trigger of migration 0016 would leave the tables built from
+    it as they were after it changed (materializations/table.sql)."""
+    import yaml
+
+    sources = set()
+    for path in (Path(__file__).resolve().parents[1] / "dbt_project" / "models").rglob("_*sources.yml"):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            sources |= {f"{source.get('schema', source['name'])}.{t['name']}" for t in source["tables"]}
+    assert len(sources) >= 19
+    with psycopg.connect(fresh_db) as conn:
+        noted = {r[0] for r in conn.execute(
+            "select tgrelid::regclass::text from pg_trigger where tgname = 'relation_changed'")}
+    assert sources - noted == set()
 
 
 def test_the_ledger_refuses_updates_and_deletes(e2e):

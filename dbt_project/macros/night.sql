@@ -99,22 +99,35 @@
 {%- endmacro %}
 
 {#- The post-hook of every table model: statistics as soon as it is built (the next
-    model's plan depends on them, and autovacuum comes too late). Views have none. Only
-    when this build wrote rows (the hooks run in the build's transaction, whose counts
-    per table PostgreSQL keeps): an incremental model with nothing to do took most of
-    its second re-reading a sample of a big table (0.85 s of 1.15 s at M). -#}
-{% macro analyze_if_table() -%}
+    model's plan depends on them, and autovacuum comes too late). Only when this build wrote
+    rows (the hooks run in the build's transaction, whose counts per table PostgreSQL keeps):
+    an incremental model with nothing to do took most of its second re-reading a sample of a
+    big table (0.85 s of 1.15 s at M).
+
+    And the change, for the models that read this one (plaudit.relation_changes, migration
+    0016): noted when this build wrote, updated or deleted rows, or created the table (its
+    catalog row written by this transaction: a table built again, even with no rows). A
+    table left as it is (materializations/table.sql) or an incremental build with nothing to
+    do notes nothing. Views have no hook: they hold no rows. -#}
+{% macro after_table_build() -%}
     {%- if model.config.materialized == 'view' -%}
         select 1
     {%- else -%}
-        do $plaudit_analyze$
+        do $plaudit_built$
+        declare
+            built constant regclass := '{{ this }}'::regclass;
         begin
-            if pg_stat_get_xact_tuples_inserted('{{ this }}'::regclass)
-                + pg_stat_get_xact_tuples_deleted('{{ this }}'::regclass) > 0 then
+            if pg_stat_get_xact_tuples_inserted(built) + pg_stat_get_xact_tuples_deleted(built) > 0 then
                 analyze {{ this }};
             end if;
+            if (select xmin from pg_class where oid = built) = pg_current_xact_id()::xid then
+                insert into plaudit.relation_changes (relation)
+                values ('{{ this.schema }}.{{ this.identifier }}') on conflict do nothing;
+            else
+                perform plaudit.note_relation_change('{{ this.schema }}.{{ this.identifier }}', built);
+            end if;
         end
-        $plaudit_analyze$
+        $plaudit_built$
     {%- endif -%}
 {%- endmacro %}
 
