@@ -275,7 +275,7 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
 
 
 TABLE_MODELS = (
-    "int_tier_bonuses", "int_streak_bonuses", "int_points_earned", "int_ledger_corrections",
+    "int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
     "int_leaderboard_bonuses", "fct_coaching_items", "fct_ledger_entries", "fct_employee_balances",
     "fct_leaderboard", "fct_award_funding", "fct_award_proposals",
 )
@@ -335,7 +335,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e):
     with psycopg.connect(url) as conn:
         conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason) values ('R5', 't', 'test')")
     dbt.build(url, night="2026-10-31", program="e2e")
-    assert {"int_points_earned", "int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
+    assert {"int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
             "fct_ledger_entries"} <= rebuilt(second)
     incremental = contents()
     assert any(row for row in incremental["int_ledger_corrections"])  # R5's posted points reversed
