@@ -19,6 +19,7 @@ All settings come from environment variables; nothing else is read implicitly.
 | PLAUDIT_SMTP_CA_FILE    | (system certificates)    | a PEM bundle to verify the SMTP server's certificate with (a private CA) |
 | PLAUDIT_INGEST_WORKERS  | the machine's cores      | processes that load event files of different kinds at once (1: one file at a time) |
 | PLAUDIT_INGEST_PARALLEL_MIN_BYTES | 33554432       | event files smaller than this in total load in one process |
+| PLAUDIT_REBUILD_TABLES  | false                    | true: dbt builds every table model each night, changed inputs or not (read by dbt_project/macros/materializations/table.sql; for raw tables written without statement triggers firing, such as by logical replication) |
 
 When PLAUDIT_HASH_KEY is unset, a random key is created once in
 $PLAUDIT_HOME/hash.key (mode 0600) and reused. Set the variable in production

@@ -14,7 +14,9 @@
 
     The state is read before the build and stored with it: a change committed during the build
     makes the next build run again, never the other way round. A full refresh builds every table
-    again. The project does not use `persist_docs`, which would write the comment too. -#}
+    again, and so does every build while PLAUDIT_REBUILD_TABLES is `true`: for source tables
+    written in a way that fires no statement trigger (logical replication, triggers disabled). The
+    project does not use `persist_docs`, which would write the comment too. -#}
 
 {#- The schema-qualified names of the relations the model reads, through views and ephemeral
     models down to tables, incremental models and sources (in `found`, a dict used as a set). -#}
@@ -60,7 +62,8 @@
   {%- endcall -%}
   {%- set state, stored = load_result('fingerprint')['data'][0] -%}
 
-  {%- if stored == state and not should_full_refresh() -%}
+  {%- set always = env_var('PLAUDIT_REBUILD_TABLES', 'false') | lower in ('1', 'true', 'yes') -%}
+  {%- if stored == state and not should_full_refresh() and not always -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
