@@ -65,13 +65,7 @@
   {%- set always = env_var('PLAUDIT_REBUILD_TABLES', 'false') | lower in ('1', 'true', 'yes') -%}
   {%- if stored == state and not should_full_refresh() and not always -%}
 
-    {{ run_hooks(pre_hooks, inside_transaction=False) }}
-    {{ run_hooks(pre_hooks, inside_transaction=True) }}
-    {%- call noop_statement('main', 'UNCHANGED ' ~ target_relation, 'UNCHANGED') -%}{%- endcall -%}
-    {{ run_hooks(post_hooks, inside_transaction=True) }}
-    {{ adapter.commit() }}
-    {{ run_hooks(post_hooks, inside_transaction=False) }}
-    {{ return({'relations': [target_relation]}) }}
+    {{ return(plaudit_leave_unchanged(target_relation, pre_hooks, post_hooks)) }}
 
   {%- endif -%}
 
