@@ -9,7 +9,9 @@ One run, one database, in this order:
    email rendering: the night's recognition messages rendered again and again, per second;
 4. an incremental night: one more generated day on top of the whole history;
 5. an empty night: the same night again, nothing new (the fixed cost);
-6. a full refresh: `dbt build --full-refresh` over the same data (the transform alone).
+6. the same night once more: what an empty night costs when the night before it published
+   nothing new either (the empty night reads the incremental night's publication);
+7. a full refresh: `dbt build --full-refresh` over the same data (the transform alone).
 
 After each step the figures so far are written, so a run stopped at L still leaves what it measured.
 Prefect's API runs as a test server started before the clock (a deployed worker has one).
@@ -342,6 +344,13 @@ def main() -> None:
         results.update({"empty_night_s": round(empty_s, 1), "empty_stages": empty["stages"],
                         "empty_slowest_models": slowest_models(home)})
         save()
+        # the same night once more: the fixed cost when the night before published nothing new
+        # either (the empty night's publication read by this one; deferred awards still carry)
+        settled, settled_s = timed(nightly, night=nxt, program="demo")
+        print(f"same night again: {settled_s:.1f} s {settled['stages']}", flush=True)
+        results.update({"settled_night_s": round(settled_s, 1), "settled_stages": settled["stages"],
+                        "settled_slowest_models": slowest_models(home)})
+        save()
         # last, so that the nights above run on what a night builds, not on what a refresh leaves
         _, refresh_s = timed(dbt.build, url, night=nxt.isoformat(), program="demo", full_refresh=True)
         print(f"full refresh (dbt): {refresh_s:.1f} s", flush=True)
@@ -394,6 +403,8 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
     stage = {k: f"{v} s" for k, v in st.items()}
     inc = (f"{r['incremental_night_s']} s (dbt {r['incremental_stages']['dbt']} s)"
            if "incremental_night_s" in r else gone)
+    settled = (f"{r['settled_night_s']} s (dbt {r['settled_stages']['dbt']} s)"
+               if "settled_night_s" in r else gone)
     rendering = gone if "rendering" not in r else (
         f"{r['rendering']['emails_per_s']:,} per second"
         + ("" if r["rendering"].get("queued", True) else " (nothing queued: the messages of awards not yet approved)")
@@ -419,6 +430,7 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 | &nbsp; emails (render + write) | {stage.get('emails', gone)} |
 | incremental night (one new day{f", {r['incremental_rows']:,} rows" if 'incremental_rows' in r else ''}) | {inc} |
 | empty night | {get('empty_night_s')} |
+| the same night once more (the empty night's publication read) | {settled} |
 | full refresh (dbt build --full-refresh, after the nights) | {get('full_refresh_dbt_s')} |
 | floor: COPY load + one statement | {fl['total_s']} s ({fl['load_s']} + {fl['query_s']}) |
 | email rendering | {rendering} |
@@ -428,7 +440,8 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 
 Slowest dbt nodes (dbt's timing): full night {fmt_models(r.get('full_night_slowest_models'))};
 incremental night {fmt_models(r.get('incremental_slowest_models'))}; empty night
-{fmt_models(r.get('empty_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
+{fmt_models(r.get('empty_slowest_models'))}; the same night once more
+{fmt_models(r.get('settled_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
 Commit {r.get('commit', 'unknown')}.
 
 Ratios: full night / floor = **{q.get('full_night_vs_floor', gone)}×**; incremental dbt / full refresh =
