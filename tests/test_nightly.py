@@ -227,6 +227,24 @@ def test_data_tests_on_an_incremental_model_check_the_rows_its_latest_build_wrot
     assert "accepted_values_int_feedback_attributed_attribution_model" in str(exc.value)
     assert "int_feedback_attributed__weights_sum_to_one" in str(exc.value)  # the singular test too
 
+    # in a build, the tests check the rows that build wrote: none when it wrote none (migration
+    # 0017), where the latest _built_at checked R7's build again ...
+    dbt.build(url, night="2026-11-02", program="e2e", select="int_feedback_attributed")
+    # ... and R7's rows when the build writes them again (its feedback loaded again), as written
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create function public.made_up() returns trigger language plpgsql as"
+                     " $$ begin new.attribution_model := 'made_up'; return new; end $$")
+        conn.execute("create trigger made_up before insert on intermediate.int_feedback_attributed"
+                     " for each row execute function public.made_up()")
+        conn.execute("update raw.feedback_responses set _ingested_at = now() where response_id = 'R7'")
+        with pytest.raises(GateFailed) as exc:
+            dbt.build(url, night="2026-11-02", program="e2e", select="int_feedback_attributed")
+        assert "accepted_values_int_feedback_attributed_attribution_model" in str(exc.value)
+        made_up = conn.execute("select distinct response_id from intermediate.int_feedback_attributed"
+                               " where attribution_model = 'made_up' order by 1").fetchall()
+        # R1's rows, made up before and not written again, were checked by neither build
+        assert made_up == [("R1",), ("R7",)]
+
 
 def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
     """dbt_project/macros/materializations/view.sql: the same night again leaves every view as it
