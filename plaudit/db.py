@@ -84,11 +84,19 @@ def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
         ) from exc
 
 
+# PostgreSQL's built-in C.UTF-8 locale: text sorts in code point order, as the server's own
+# default (glibc's C.UTF-8) does, but compared byte for byte and with abbreviated keys, where
+# glibc's is compared with strcoll and without them. Every id is an md5 in text: the sorts,
+# the indexes and the merge joins on them are most of what the tables' builds cost
+# (bench/RESULTS.md; docs/decisions.md).
+CREATE_DATABASE = "create database {} template template0 locale_provider builtin builtin_locale 'C.UTF-8'"
+
+
 def _ensure_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL(CREATE_DATABASE).format(sql.Identifier(name)))
 
 
 def database_url(*, migrate: bool = True) -> str:

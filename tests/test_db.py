@@ -21,6 +21,19 @@ def test_embedded_server_is_up_and_migrated(server_url):
     assert db.apply_migrations(server_url) == []  # applying again changes nothing
 
 
+def test_the_database_plaudit_creates_sorts_text_by_code_point_byte_by_byte(fresh_db):
+    """PostgreSQL's built-in C.UTF-8 (plaudit/db.py): the order of the server's default C.UTF-8,
+    Unicode case mapping, and comparisons by bytes (docs/decisions.md)."""
+    words = ["zoë", "Zoe", "Émile", "emile", "Øystein", "ångström", "東京", "a1", "A2", "ß", "_x"]
+    with psycopg.connect(fresh_db) as conn:
+        provider, locale = conn.execute(
+            "select datlocprovider, datlocale from pg_database where datname = current_database()").fetchone()
+        assert (provider, locale) == ("b", "C.UTF-8")
+        ordered = conn.execute("select array_agg(w order by w) from unnest(%s::text[]) as w", [words]).fetchone()[0]
+        assert ordered == sorted(words)  # Python sorts str by code point
+        assert conn.execute("select upper('zoë ångström'), lower('ÉMILE')").fetchone() == ("ZOË ÅNGSTRÖM", "émile")
+
+
 def test_a_killed_client_leaves_no_stale_handle(server_url, plaudit_home):
     # A process that uses the server and is SIGKILLed leaves its PID in the handle file.
     code = "from plaudit import db; import os, signal; db.database_url(); os.kill(os.getpid(), signal.SIGKILL)"
