@@ -346,6 +346,22 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     dbt.build(url, night="2026-10-31", program="e2e")
     assert rebuilt(first) == {"fct_ledger_entries", "fct_employee_balances", "fct_award_funding",
                               "fct_award_proposals"}
+
+    # a carried award (a deferred one moved on) is read by the proposals and funding, not by the
+    # ledger mart (int_periodic_awards_made); a periodic award made is read by all three
+    award = ("insert into plaudit.awards (award_id, program, version_id, employee_id, award_kind, period, points,"
+             " amount_minor, currency, approval_level, status, status_reason, carried_from)"
+             " select md5(award_id || %s), program, version_id, employee_id, 'periodic', %s, points, amount_minor,"
+             " currency, approval_level, 'pending', 'test', {} from plaudit.awards"
+             " where award_kind = 'periodic' order by award_id limit 1")
+    for carried_from, expected in (("award_id", {"fct_award_funding", "fct_award_proposals"}),
+                                   ("null", {"fct_award_funding", "fct_award_proposals", "fct_ledger_entries",
+                                             "fct_employee_balances"})):
+        before = oids()
+        with psycopg.connect(url) as conn:
+            assert conn.execute(award.format(carried_from), [carried_from, "2026-12"]).rowcount == 1
+        dbt.build(url, night="2026-10-31", program="e2e")
+        assert rebuilt(before) == expected, carried_from
     second = oids()
 
     # retracted feedback: the caps (incremental) compute its period again, and every table

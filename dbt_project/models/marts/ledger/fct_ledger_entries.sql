@@ -65,10 +65,10 @@ last_closed as (
 
 last_awarded as (
 
-    -- each employee's latest periodic award (carried awards reconsider an older one)
+    -- each employee's latest periodic award (carried awards, not in it, reconsider an older one)
     select employee_id, max(period) as period
-    from {{ ref('stg_plaudit__awards') }}
-    where award_kind = 'periodic' and carried_from is null
+    from {{ ref('int_periodic_awards_made') }}
+    where program = '{{ var("program") }}'
     group by employee_id
 
 ),
