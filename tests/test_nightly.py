@@ -294,8 +294,8 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
 
 TABLE_MODELS = (
     "int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
-    "int_leaderboard_bonuses", "fct_coaching_items", "fct_ledger_entries", "fct_employee_balances",
-    "fct_leaderboard", "fct_award_funding", "fct_award_proposals",
+    "int_leaderboard_bonuses", "int_award_candidates", "fct_coaching_items", "fct_ledger_entries",
+    "fct_employee_balances", "fct_leaderboard", "fct_award_funding", "fct_award_proposals",
 )
 
 
@@ -344,11 +344,12 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     with psycopg.connect(url) as conn:
         conn.execute("insert into plaudit.period_closes (program, period, closed_by) values ('e2e', '2026-09', 't')")
     dbt.build(url, night="2026-10-31", program="e2e")
-    assert rebuilt(first) == {"fct_ledger_entries", "fct_employee_balances", "fct_award_funding",
-                              "fct_award_proposals"}
+    assert rebuilt(first) == {"fct_ledger_entries", "fct_employee_balances", "int_award_candidates",
+                              "fct_award_funding", "fct_award_proposals"}
 
     # a carried award (a deferred one moved on) is read by the proposals and funding, not by the
-    # ledger mart (int_periodic_awards_made); a periodic award made is read by all three
+    # ledger mart or the award candidates (both read int_periodic_awards_made); a periodic award
+    # made is read by all of them and the balances after the mart
     award = ("insert into plaudit.awards (award_id, program, version_id, employee_id, award_kind, period, points,"
              " amount_minor, currency, approval_level, status, status_reason, carried_from)"
              " select md5(award_id || %s), program, version_id, employee_id, 'periodic', %s, points, amount_minor,"
@@ -356,7 +357,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
              " where award_kind = 'periodic' order by award_id limit 1")
     for carried_from, expected in (("award_id", {"fct_award_funding", "fct_award_proposals"}),
                                    ("null", {"fct_award_funding", "fct_award_proposals", "fct_ledger_entries",
-                                             "fct_employee_balances"})):
+                                             "fct_employee_balances", "int_award_candidates"})):
         before = oids()
         with psycopg.connect(url) as conn:
             assert conn.execute(award.format(carried_from), [carried_from, "2026-12"]).rowcount == 1

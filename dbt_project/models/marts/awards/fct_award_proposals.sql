@@ -6,12 +6,12 @@
 --   instant   one award per entry of a kind listed in `awards.instant`
 --             (nominations, milestones, challenges), the night it posts;
 --             not for a period whose periodic award already exists (it paid them)
---
--- A period whose periodic award exists is settled: its entries are left out before
--- anything is summed (at M, summing every period of history took most of 6.6 s).
 --   carried   an award deferred for budget is considered again in the next
 --             open period, once that period has ended, with the same points
 --             and amount (and deferred again if it still does not fit)
+--
+-- Periodic and instant candidates come from int_award_candidates, which leaves out the
+-- periods already settled (their periodic award exists); carried ones from the awards.
 --
 -- Money: amount_minor = round(points * value_per_point * 100), integer minor
 -- units, rounded half away from zero (PostgreSQL numeric round).
@@ -32,9 +32,10 @@
 
 with
 
-entries as (
+candidates_made as (
 
-    select * from {{ ref('fct_ledger_entries') }}
+    -- periodic and instant awards in the periods not yet settled (int_award_candidates)
+    select * from {{ ref('int_award_candidates') }}
 
 ),
 
@@ -69,65 +70,21 @@ closes as (
 
 ),
 
-settled as (
-
-    -- an employee's period whose periodic award exists makes no award now: its periodic award would
-    -- be that one, and its instant ones were paid by it (a late entry lands in the next open period)
-    select employee_id, period
-    from existing
-    where award_kind = 'periodic' and carried_from is null
-
-),
-
-typed as (
-
-    -- the entries of periods not yet settled: leaving the rest out here, before the sums, is the same
-    -- as dropping their awards below, but history is not summed every night
-    select entries.*, {{ is_instant('entries.entry_kind', 'v.instant_kinds') }} as is_instant
-    from entries
-    inner join versions as v on entries.version_id = v.version_id
-    where not exists (
-        select 1 from settled as s where s.employee_id = entries.employee_id and s.period = entries.period
-    )
-
-),
-
-periodic as (
+fresh as (
 
     select
-        md5(concat_ws('|', '{{ var("program") }}', period, employee_id, 'periodic')) as award_id,
-        'periodic' as award_kind,
+        award_id,
+        award_kind,
         employee_id,
         period,
         period as points_period,
         null::text as carried_from,
-        null::text as source_entry_id,
-        sum(points) as points,
-        bool_or(entry_kind = 'nomination_points') as has_nomination,
+        source_entry_id,
+        points,
+        has_nomination,
         null::text as carried_level,
-        null::timestamptz as instant_at
-    from typed
-    where not is_instant
-    group by employee_id, period
-
-),
-
-instant as (
-
-    select
-        md5(concat_ws('|', '{{ var("program") }}', entry_id, 'instant')) as award_id,
-        'instant' as award_kind,
-        t.employee_id,
-        t.period,
-        t.period as points_period,
-        null::text as carried_from,
-        t.entry_id as source_entry_id,
-        t.points,
-        t.entry_kind = 'nomination_points' as has_nomination,
-        null::text as carried_level,
-        t.effective_at as instant_at
-    from typed as t
-    where t.is_instant and t.points > 0
+        instant_at
+    from candidates_made
 
 ),
 
@@ -157,9 +114,7 @@ candidates as (
         c.*,
         (to_date(c.period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date as period_end
     from (
-        select * from periodic
-        union all
-        select * from instant
+        select * from fresh
         union all
         select * from carried
     ) as c
