@@ -19,6 +19,7 @@ from flows.digests import weekly_digest
 from flows.nightly import nightly
 from flows.publish.retractions import retract
 from flows.transform import dbt
+from plaudit import program as program_schema
 from plaudit.cli import app
 from plaudit.demo_data import generate
 from plaudit.errors import GateFailed
@@ -258,6 +259,23 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
         assert [r[:3] for r in conn.execute(rows).fetchall()] == [r[:3] for r in earlier]
         assert [r[:4] for r in conn.execute(SERVED).fetchall()] == served_earlier
     assert "R9" not in {r[0] for r in earlier}
+
+    # a program version loaded since makes every pair be computed again (its coverage may have
+    # changed); the next build, with nothing new, computes none (the test is a constant there)
+    with psycopg.connect(url) as conn:
+        built = {r[:2]: r[4] for r in conn.execute(SERVED).fetchall()}
+    later = tmp_path / "later.yml"
+    later.write_text((ROOT / "tests" / "fixtures" / "night" / "program.yml").read_text().replace(
+        "effective_from: 2026-01-01", "effective_from: 2027-01-01"))
+    with psycopg.connect(url) as conn:
+        program_schema.store(conn, program_schema.load(later))
+    for again in (True, False):
+        dbt.build(url, night="2026-10-31", program="e2e", select="int_employee_served_events")
+        with psycopg.connect(url) as conn:
+            now_built = {r[:2]: r[4] for r in conn.execute(SERVED).fetchall()}
+        assert now_built.keys() == built.keys()
+        assert all((now_built[k] > built[k]) is again for k in built), again
+        built = now_built
 
 
 SERVED = ("select interaction_id, employee_id, version_id, event_at, _built_at"

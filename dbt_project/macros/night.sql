@@ -162,7 +162,24 @@
     `previous` is read before the model's statement and written into it as constants
     (known_row), so the planner sees the bounds: use it as a join (`from t, previous where
     t.x > previous.x`), which folds into `t.x > constant`, not as a scalar subquery. -#}
-{% macro watermark_ctes(marks, incremental, from_latest_row=false) -%}
+{#- `known`: this build's marks are read first and written in as constants (known_row), so that
+    a test between them and the previous ones folds to true or false when the plan is made and a
+    branch it rules out is not read; the marks' queries must then stand alone (refs, not the
+    model's CTEs). A row loaded between that read and the statement is newer than the mark
+    written, so the next build reads it again. -#}
+{% macro watermark_ctes(marks, incremental, from_latest_row=false, known=false) -%}
+{% if incremental and known %}
+this_build as not materialized (
+
+    {% call known_row(marks.keys()) -%}
+    select
+    {%- for name, query in marks.items() %}
+        ({{ query }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    {%- endcall %}
+
+),
+{% else %}
 this_build as (
 
     select
@@ -171,6 +188,7 @@ this_build as (
     {%- endfor %}
 
 ),
+{% endif %}
 {% if incremental and from_latest_row %}
 previous as not materialized (
 
