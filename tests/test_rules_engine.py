@@ -335,6 +335,9 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     assert credits_of("R3") == [("T1", "attributed", "comment_named", Decimal("1.000000"))]  # "Tom was great"
     assert [r[0] for r in credits_of("R1")] == ["A1", "B1"]  # "Alice and Bob": both participants, ambiguous
     r3_built, r4_built = built("R3"), built("R4")
+    nomination_built = ("select source_id, _built_at from intermediate.int_points_by_source"
+                        " where program = 'e2e' and source_kind = 'nomination' and employee_id is not null")
+    n1_built = dict(read(nomination_built))["N1"]
 
     # night 2: Dana is hired into C1's team (a new employee is a version since always), new feedback
     # on I2 names Bob, and A1 is nominated again
@@ -355,6 +358,8 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     # the first names changed: every comment was read again, but only the responses whose names changed
     # were credited again (R12), not one that names the same people (R3) nor one without a comment (R4)
     assert built("R3") == r3_built and built("R4") == r4_built
+    # N2 was loaded and earns points; N1, unchanged, was not computed again
+    assert dict(read(nomination_built)).keys() == {"N1", "N2"} and dict(read(nomination_built))["N1"] == n1_built
 
     # night 3: C1 moved to Support as customer service on Oct 1st (a correction back in time): at R12,
     # Dana is no team-mate; and C1 is covered by the program then, so R4 (no name in it) earns points

@@ -8,7 +8,9 @@
 -- Incremental by source (program, source kind, source id): a build computes again
 -- the feedback credited since this model's last build of the program, and the
 -- feedback credited to employees loaded or changed since (their eligibility then);
--- nominations, few, every night (only those whose points changed are written). A source
+-- the nominations loaded since, those of employees loaded or changed since, those
+-- given between the last build's night and this one's, and every one when the program
+-- was loaded since (only those whose points changed are written). A source
 -- computed again replaces its rows (delete+insert); one that earns nothing now gets a
 -- marker row (no employee). `_built_at` is when a source's rows were last written: the
 -- caps after it look again at the periods written since.
@@ -26,9 +28,17 @@
     ],
 ) }}
 
+{#- standalone queries, read before the statement (watermark_ctes' `known`): "the program was loaded
+    since" is then a constant, and the nominations are not all computed again to find none changed
+    (every night before: 0.3 s at M, 2.1 s at L of a night with nothing new) -#}
 {% set marks = {
-    'credits_built_at': 'select max(_built_at) from credits',
-    'employees_ingested_at': 'select max(ingested_at) from employees',
+    'credits_built_at': 'select max(_built_at) from ' ~ ref('int_feedback_credits')
+        ~ " where program = '" ~ var('program') ~ "'",
+    'employees_ingested_at': 'select max(ingested_at) from ' ~ ref('stg_raw__employees'),
+    'nominations_ingested_at': 'select max(ingested_at) from ' ~ ref('stg_raw__nominations'),
+    'program_loaded_at': 'select max(loaded_at) from ' ~ ref('stg_program__versions')
+        ~ " where program = '" ~ var('program') ~ "'",
+    'night_end': 'select ' ~ night_end(),
 } %}
 {% set incremental = is_incremental_over(marks) %}
 {% set earned_columns = 'entry_kind, source_kind, source_id, employee_id, version_id, rule_id, attribution_weight,'
@@ -50,7 +60,7 @@ employees as not materialized (
 
 ),
 
-{{ watermark_ctes(marks, incremental, from_latest_row=true) }}
+{{ watermark_ctes(marks, incremental, from_latest_row=true, known=true) }}
 
 {% if incremental %}
 
@@ -71,6 +81,37 @@ changed_feedback as (
 
 ),
 
+changed_nominations as (
+
+    -- every nomination when the program was loaded since (both marks are constants: false folds away)
+    select n.nomination_id
+    from {{ ref('stg_raw__nominations') }} as n, previous, this_build
+    where previous.program_loaded_at is distinct from this_build.program_loaded_at
+
+    union
+
+    select n.nomination_id
+    from {{ ref('stg_raw__nominations') }} as n, previous
+    where n.ingested_at > coalesce(previous.nominations_ingested_at, '-infinity')
+
+    union
+
+    select n.nomination_id
+    from {{ ref('stg_raw__nominations') }} as n
+    inner join employees as e on n.nominee_employee_id = e.employee_id
+    cross join previous
+    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
+
+    union
+
+    -- given between the last build's night and this one's (either way: a night run again earlier)
+    select n.nomination_id
+    from {{ ref('stg_raw__nominations') }} as n, previous
+    where n.nominated_at >= least(previous.night_end, {{ night_end() }})
+        and n.nominated_at < greatest(previous.night_end, {{ night_end() }})
+
+),
+
 {% endif %}
 
 attributed as (
@@ -86,8 +127,11 @@ attributed as (
 
 nominations as (
 
-    select * from {{ ref('stg_raw__nominations') }}
-    where nominated_at < {{ night_end() }}
+    select n.* from {{ ref('stg_raw__nominations') }} as n
+    {% if incremental %}
+        inner join changed_nominations as ch on n.nomination_id = ch.nomination_id
+    {% endif %}
+    where n.nominated_at < {{ night_end() }}
 
 ),
 
@@ -252,7 +296,7 @@ written as (
     {% if incremental %}
         select * from earned where source_kind = 'feedback'
         union all
-        -- nominations are all computed again; a nomination whose rows are as stored is not written
+        -- a nomination computed again whose rows are as stored is not written
         -- again (so the build time of a row says when its points last changed). Compared row by row
         -- through the source index: a join or set operation over the CTEs was planned as a loop over
         -- every response once all feedback was computed (483 s at M)
@@ -308,8 +352,9 @@ from (
         inner join changed_feedback as ch on p.source_id = ch.response_id
         where p.program = '{{ var("program") }}' and p.employee_id is not null and p.source_kind = 'feedback'
         union all
-        select source_kind, source_id from {{ this }}
-        where program = '{{ var("program") }}' and employee_id is not null and source_kind = 'nomination'
+        select p.source_kind, p.source_id from {{ this }} as p
+        inner join changed_nominations as ch on p.source_id = ch.nomination_id
+        where p.program = '{{ var("program") }}' and p.employee_id is not null and p.source_kind = 'nomination'
         except
         select source_kind, source_id from earned
     ) as gone on prev.source_kind = gone.source_kind and prev.source_id = gone.source_id

@@ -12,6 +12,7 @@ select
     nullif(trim(reason), '') as reason,
 
     -- timestamps
-    nominated_at
+    nominated_at,
+    _ingested_at as ingested_at
 
 from {{ source('raw', 'nominations') }}
