@@ -358,7 +358,7 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     # the first names changed: every comment was read again, but only the responses whose names changed
     # were credited again (R12), not one that names the same people (R3) nor one without a comment (R4)
     assert built("R3") == r3_built and built("R4") == r4_built
-    # N2 was loaded and earns points; N1, unchanged, was not computed again
+    # N2 was loaded and earns points; N1, unchanged, was not written again
     assert dict(read(nomination_built)).keys() == {"N1", "N2"} and dict(read(nomination_built))["N1"] == n1_built
 
     # night 3: C1 moved to Support as customer service on Oct 1st (a correction back in time): at R12,

@@ -168,24 +168,22 @@
     model's CTEs). A row loaded between that read and the statement is newer than the mark
     written, so the next build reads it again. -#}
 {% macro watermark_ctes(marks, incremental, from_latest_row=false, known=false) -%}
-{% if incremental and known %}
-this_build as not materialized (
-
-    {% call known_row(marks.keys()) -%}
+{%- set this_build_sql -%}
     select
     {%- for name, query in marks.items() %}
         ({{ query }}) as {{ name }}{{ ',' if not loop.last }}
     {%- endfor %}
-    {%- endcall %}
+{%- endset %}
+{%- if incremental and known %}
+this_build as not materialized (
+
+    {% call known_row(marks.keys()) %}{{ this_build_sql }}{% endcall %}
 
 ),
 {% else %}
 this_build as (
 
-    select
-    {%- for name, query in marks.items() %}
-        ({{ query }}) as {{ name }}{{ ',' if not loop.last }}
-    {%- endfor %}
+    {{ this_build_sql }}
 
 ),
 {% endif %}

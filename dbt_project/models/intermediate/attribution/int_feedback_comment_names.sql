@@ -31,7 +31,15 @@
     ],
 ) }}
 
-{% set incremental = is_incremental_with(['program', '_attributed_built_at', '_names_hash', '_built_at']) %}
+{#- standalone queries (watermark_ctes' `known`); every row of a build carries that build's marks, so
+    the latest row's are the ones to compare -#}
+{% set marks = {
+    'attributed_built_at': 'select max(_built_at) from ' ~ ref('int_feedback_attributed')
+        ~ " where program = '" ~ var('program') ~ "'",
+    'names_hash': "select md5(string_agg(first_name, '|' order by first_name)) from (select distinct first_name from "
+        ~ ref('stg_raw__employees') ~ " where first_name <> '') as f",
+} %}
+{% set incremental = is_incremental_over(marks) %}
 
 with
 
@@ -77,50 +85,14 @@ looked_at as not materialized (
 
 ),
 
--- what this build has seen: attribution up to its latest build, and this set of first names. When
--- incremental, read first and written in as constants (known_row): "the names changed" then folds
--- to true or false when the plan is made, and when false the looked-at responses are not all read
--- to find none (4.4 s of a night with nothing new at L). A response attributed after that read is
--- newer than the mark written, so the next build reads it again.
-this_build as {% if incremental %}not materialized {% endif %}(
-
-    {% set this_build_sql -%}
-    select
-        (
-            select max(_built_at) from {{ ref('int_feedback_attributed') }}
-            where program = '{{ var("program") }}'
-        ) as attributed_built_at,
-        (
-            select md5(string_agg(first_name, '|' order by first_name))
-            from (select distinct first_name from {{ ref('stg_raw__employees') }} where first_name <> '') as f
-        ) as names_hash
-    {%- endset %}
-    {% if incremental -%}
-    {% call known_row(['attributed_built_at', 'names_hash']) %}{{ this_build_sql }}{% endcall %}
-    {%- else -%}
-    {{ this_build_sql }}
-    {%- endif %}
-
-),
+-- what this build has seen (attribution up to its latest build, this set of first names) and what
+-- the latest build of this program saw (watermark_ctes: `previous`, nulls when never built). Both
+-- are read first and written in as constants, so "the names changed" folds to true or false when
+-- the plan is made, and when false the looked-at responses are not all read to find none (4.4 s of
+-- a night with nothing new at L).
+{{ watermark_ctes(marks, incremental, from_latest_row=true, known=true) }}
 
 {% if incremental %}
-
-previous as not materialized (
-
-    -- one row, nulls when this program was never built (then everything is computed); every row of
-    -- a build carries that build's names, so the latest row's are the ones to compare
-    {% call known_row(['attributed_built_at', 'names_hash']) -%}
-    select
-        (
-            select max(_attributed_built_at) from {{ this }} where program = '{{ var("program") }}'
-        ) as attributed_built_at,
-        (
-            select _names_hash from {{ this }} where program = '{{ var("program") }}'
-            order by _built_at desc limit 1
-        ) as names_hash
-    {%- endcall %}
-
-),
 
 changed as (
 
@@ -230,8 +202,7 @@ select
     '{{ var("program") }}'::text as program,
     names.response_id,
     names.name_key,
-    this_build.attributed_built_at as _attributed_built_at,
-    this_build.names_hash as _names_hash,
+    {{ watermark_columns(marks) }},
     now() as _built_at
 from names
 {% if incremental %}
@@ -243,7 +214,7 @@ cross join this_build
 union all
 
 -- a response that named somebody before and names nobody now: a marker replaces its rows
-select '{{ var("program") }}'::text, t.response_id, null, this_build.attributed_built_at, this_build.names_hash, now()
+select '{{ var("program") }}'::text, t.response_id, null, {{ watermark_columns(marks) }}, now()
 from (select response_id from previous_names except select response_id from names) as t
 cross join this_build
 {% endif %}

@@ -7,8 +7,9 @@
 -- periodic awards made since (an anti-join on the key: 400 thousand awards at L, no clock to
 -- trust). A night that made only carried awards writes nothing here, so the ledger mart, which
 -- reads this and not the awards, is left as it is (materializations/table.sql): at L, while no
--- period is closed, each night carries ten to twenty thousand deferred awards, and the mart
--- (34 s) and the balances after it (8 s) were built again for them. An award removed by hand
+-- period is closed, each night carries tens of thousands of deferred awards on (50 to 170
+-- thousand in the bench), and the mart (34 s) and the balances after it (8 s) were built again
+-- for them. An award removed by hand
 -- stays here until a full refresh.
 
 {{ config(
