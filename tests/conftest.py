@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,22 @@ def e2e(fresh_db, night_inbox, tmp_path, monkeypatch, prefect_harness):
     shutil.copy(FIXTURES / "night" / "program.yml", programs / "e2e.yml")
     monkeypatch.setenv("PLAUDIT_PROGRAMS_DIR", str(programs))
     return fresh_db, tmp_path / "out" / "emails", programs
+
+
+def _balances_off_the_ledger(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select employee_id, b.balance_points, l.points from marts.fct_employee_balances as b"
+            " full join (select employee_id, sum(points) as points from plaudit.ledger_entries group by 1) as l"
+            " using (employee_id) where b.balance_points is distinct from coalesce(l.points, 0)"
+        ).fetchall()
+
+
+@pytest.fixture()
+def balances_off_the_ledger() -> Callable[[str], list[tuple]]:
+    """(employee, balance, ledger sum) for each balance that is not the sum of the employee's posted
+    ledger entries, read after a night that published (empty when the balances are right)."""
+    return _balances_off_the_ledger
 
 
 class SmtpSink:

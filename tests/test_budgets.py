@@ -44,7 +44,7 @@ def instant_nominations(prog: Path, monthly_budget: str) -> None:
     )
 
 
-def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e):
+def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e, balances_off_the_ledger):
     url, _, programs = e2e
     instant_nominations(programs / "e2e.yml", monthly_budget="10.00")
     nightly(night=date(2026, 10, 31), program="e2e")
@@ -76,6 +76,8 @@ def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e):
     assert [(e, p, str(pts), r) for e, p, pts, r in corrections] == [
         ("A1", "2026-11", "-5.00", "correction:feedback_retracted"),
     ]
+    # A1's balance keeps R2's posted 5 points and adds their correction: it is the ledger's
+    assert balances_off_the_ledger(url) == []
     # Nov: the deferred awards queue first, smallest first, within 10.00: A1's 5.00 fits, B1's
     # 7.50 does not (deferred again, to December). November's own points: A1 5 (R7) − 5 (the
     # correction) = 0, no award; B1 5 → 2.50 queues behind B1's deferred 7.50 and is deferred too

@@ -103,7 +103,7 @@ def test_co_funding_payouts_and_a_closed_period(e2e, tmp_path):
     assert hashlib.sha256(export(url, "e2e", "2026-10", "xlsx", tmp_path / "c.xlsx").path.read_bytes()).hexdigest() == digest[0]
 
 
-def test_gaming_flags_hold_feedback_and_decisions_release_or_reverse_it(e2e, tmp_path):
+def test_gaming_flags_hold_feedback_and_decisions_release_or_reverse_it(e2e, tmp_path, balances_off_the_ledger):
     """R11 comes from A1's own staff address: held, never posted. Then the program limits each
     customer to one rating of an employee in 30 days, and R14 (customer C5, B1, 10-19) arrives
     late: R5 (C5 again, 10-20), already posted for B1, is now the second rating, held. A colleague
@@ -163,6 +163,8 @@ def test_gaming_flags_hold_feedback_and_decisions_release_or_reverse_it(e2e, tmp
         ("R5", "B1", "feedback_points", "10.00"),
         (reversed_id, "B1", "reversal", "-10.00"),
     ]
+    # B1's balance keeps R5's posted 10 points and their reversal: it is the ledger's
+    assert balances_off_the_ledger(url) == []
 
 
 def test_approvals_round_trip_through_a_spreadsheet_all_or_nothing(e2e, tmp_path):

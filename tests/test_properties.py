@@ -119,6 +119,9 @@ def check_properties(url: str, budget: str, team_budget: str | None) -> None:
         # attribution weights of each piece of feedback sum to exactly 1
         assert q("select response_id, sum(attribution_weight) from intermediate.int_feedback_credited"
                  " where employee_id is not null group by 1 having sum(attribution_weight) <> 1").fetchall() == []
+        # the mart's posted entries are the ledger's rows as posted, whatever the rules say now
+        assert q("select entry_id, employee_id, points, period from marts.fct_ledger_entries where posted"
+                 " except select entry_id, employee_id, points, period from plaudit.ledger_entries").fetchall() == []
         # a balance is the sum of its entries
         assert q("select b.employee_id from marts.fct_employee_balances b"
                  " left join (select employee_id, sum(points) p from marts.fct_ledger_entries group by 1) l"

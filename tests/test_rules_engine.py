@@ -29,7 +29,8 @@ ENTRY_KINDS = {"feedback_points", "nomination_points", "streak_bonus", "mileston
                "leaderboard_bonus", "tier_bonus"}
 
 
-def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path, prefect_harness):
+def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path, prefect_harness,
+                                                               balances_off_the_ledger):
     generate(tmp_path / "inbox")
     summary = nightly(night=date(2026, 10, 31), program="demo")
     assert summary["ledger_entries_posted"] > 1000 and summary["rows_quarantined"] == 0
@@ -53,12 +54,7 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
         (capped,) = conn.execute("select sum(capped_points) from plaudit.ledger_entries").fetchone()
         assert capped > 0
         # balances derive from the ledger; every employee with points holds a tier
-        mismatched = conn.execute(
-            "select b.employee_id from marts.fct_employee_balances b"
-            " left join (select employee_id, sum(points) p from plaudit.ledger_entries group by 1) l using (employee_id)"
-            " where b.balance_points <> coalesce(l.p, 0)"
-        ).fetchall()
-        assert mismatched == []
+        assert balances_off_the_ledger(fresh_db) == []
         tiers = {r[0] for r in conn.execute("select distinct tier_name from marts.fct_employee_balances")}
         assert {"Bronze", "Silver"} <= tiers
         # the leaderboard ranks only those with enough feedback, and the top 3 got the bonus

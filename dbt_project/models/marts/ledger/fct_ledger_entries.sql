@@ -1,36 +1,39 @@
--- Every ledger entry the rules call for, up to the night: feedback and
--- nomination points (after caps), comment-named bonuses, streaks, milestones,
--- challenges, leaderboard points and tier bonuses. Entry ids are deterministic:
--- a hash of program, source, employee and entry kind. Neither the matched rule
--- nor the program version is part of the id: a corrected score or a
--- re-versioned program maps to the same entry, so nothing can be posted twice
--- (a change to posted points will be a compensating entry). The publish step
--- posts with "on conflict do nothing".
+-- Every ledger entry up to the night: those already posted, as they were posted, and those the
+-- rules call for that are not posted yet: feedback and nomination points (after caps),
+-- comment-named bonuses, streaks, milestones, challenges, leaderboard points, tier bonuses and
+-- corrections. Entry ids are deterministic: a hash of program, source, employee and entry kind.
+-- Neither the matched rule nor the program version is part of the id: a corrected score or a
+-- re-versioned program maps to the same entry, so nothing can be posted twice. The publish step
+-- posts the entries not posted with "on conflict do nothing".
 --
--- Corrections (int_ledger_corrections) and reversals (`plaudit flags confirm`)
--- are entries too, new and already posted: they never edit a posted entry.
+-- A posted entry is the ledger's row, whatever the rules say now: when they say something else
+-- (the feedback was retracted, re-attributed, its score corrected, or it is held by a gaming
+-- flag), int_ledger_corrections and `plaudit flags confirm` add compensating entries, and the
+-- entry's net is the posted row plus them. So the mart sums to the ledger once its entries are
+-- posted, and a balance (fct_employee_balances) or a period's points (int_award_candidates) is
+-- what finance sees in plaudit.ledger_entries. (Until 2026-12-04 a posted entry carried the
+-- rules' current points, and one the rules no longer produced was left out: after a retraction
+-- the balance was short of the ledger by the retracted points.)
 --
--- Period: the UTC month of the feedback (a correction: the period of the entry
--- it corrects), except that an entry not yet posted is late when finance has
--- closed that month or the employee's periodic award for it already exists;
--- a late entry lands in the next open period, the month after the later of
--- the last closed period and the employee's last periodic award. So late
--- feedback never changes a closed period or an award already made, and a
--- correction to an already paid award is an adjustment in the next open
--- period. A posted entry keeps its period.
+-- Period: the UTC month of the feedback (a correction: the period of the entry it corrects),
+-- except that an entry not yet posted is late when finance has closed that month or the
+-- employee's periodic award for it already exists; a late entry lands in the next open period,
+-- the month after the later of the last closed period and the employee's last periodic award. So
+-- late feedback never changes a closed period or an award already made, and a correction to an
+-- already paid award is an adjustment in the next open period. A posted entry keeps its period.
 --
--- `posted` says whether the entry was already in the ledger when the mart was
--- built; a partial index holds the others. fct_ledger_entries_to_post reads
--- them through it: the expectations and the publish step look at what the night
--- would post, not at all history (at L, seven million entries validated every
--- night cost 15 to 49 s of the night).
+-- `posted` says whether the entry was already in the ledger when the mart was built; a partial
+-- index holds the others. fct_ledger_entries_to_post reads them through it: the expectations and
+-- the publish step look at what the night would post, not at all history (at L, seven million
+-- entries validated every night cost 15 to 49 s of the night).
 
 {{ config(post_hook=["{{ index_on('unposted', 'entry_id', where='not posted') }}"]) }}
 
 with
 
-entries as (
+called_for as (
 
+    -- what the rules call for now
     select *, {{ period_of('effective_at') }} as natural_period from {{ ref('int_points_earned') }}
     union all
     select *, {{ period_of('effective_at') }} from {{ ref('int_tier_bonuses') }}
@@ -40,20 +43,14 @@ entries as (
         attribution_weight, rule_points, multiplier, points, capped_points,
         channel, feedback_kind, score, effective_at, corrected_period
     from {{ ref('int_ledger_corrections') }}
-    union all
-    -- corrections and reversals already posted (the rules no longer produce them)
-    select
-        entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,
-        attribution_weight, points, multiplier, points, capped_points,
-        null, null, null, effective_at, period
-    from {{ ref('stg_plaudit__ledger_entries') }}
-    where source_kind = 'ledger_entry' and effective_at < {{ night_end() }}
 
 ),
 
 posted as (
 
+    -- up to the night: running an earlier night again leaves out what later nights posted
     select * from {{ ref('stg_plaudit__ledger_entries') }}
+    where effective_at < {{ night_end() }}
 
 ),
 
@@ -73,21 +70,36 @@ last_awarded as (
 
 ),
 
+to_post as (
+
+    select
+        called_for.*,
+        case
+            when called_for.natural_period <= last_closed.period or called_for.natural_period <= last_awarded.period
+                then {{ next_period('greatest(last_closed.period, last_awarded.period)') }}
+            else called_for.natural_period
+        end as period,
+        false as posted
+    from called_for
+    cross join last_closed
+    left join last_awarded on called_for.employee_id = last_awarded.employee_id
+    where not exists (
+        select 1 from {{ ref('stg_plaudit__ledger_entries') }} as already where already.entry_id = called_for.entry_id
+    )
+
+),
+
 placed as (
 
     select
-        entries.*,
-        posted.period as posted_period,
-        posted.entry_id is not null as posted,
-        case
-            when entries.natural_period <= last_closed.period or entries.natural_period <= last_awarded.period
-                then {{ next_period('greatest(last_closed.period, last_awarded.period)') }}
-            else entries.natural_period
-        end as open_period
-    from entries
-    left join posted on entries.entry_id = posted.entry_id
-    cross join last_closed
-    left join last_awarded on entries.employee_id = last_awarded.employee_id
+        entry_id, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,
+        attribution_weight, multiplier, points, capped_points, period, effective_at, true as posted
+    from posted
+    union all
+    select
+        entry_id, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,
+        attribution_weight, multiplier, points, capped_points, period, effective_at, posted
+    from to_post
 
 )
 
@@ -104,7 +116,7 @@ select
     multiplier::numeric(8, 4) as multiplier,
     points::numeric(12, 2) as points,
     capped_points::numeric(12, 2) as capped_points,
-    coalesce(posted_period, open_period)::char(7) as period,
+    period::char(7) as period,
     effective_at::timestamptz as effective_at,
     posted
 from placed
