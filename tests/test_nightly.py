@@ -261,26 +261,18 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
         with psycopg.connect(url) as conn:
             return dict(conn.execute(views).fetchall())
 
+    run()  # the fixture night, published
     dbt.build(url, night="2026-10-31", program="e2e")
     first = oids()
     assert len(first) >= 30
     dbt.build(url, night="2026-10-31", program="e2e")
     assert oids() == first
-    with psycopg.connect(url) as conn:  # the ledger mart is built again (a period closed) ...
-        conn.execute("insert into plaudit.period_closes (program, period, closed_by) values ('e2e', '2026-09', 't')")
-    dbt.build(url, night="2026-10-31", program="e2e")
-    again = oids()
-    # ... and the view over it, dropped with the old table, is created again
-    ledger_view = again.pop("fct_ledger_entries_to_post")
-    assert ledger_view != first.pop("fct_ledger_entries_to_post")
-    assert again == first
     with psycopg.connect(url) as conn:  # an upgrade adds a column to a table a view reads
         conn.execute("alter table raw.feedback_responses add column survey_language text")
     dbt.build(url, night="2026-10-31", program="e2e")
     migrated = oids()
-    assert migrated.pop("fct_ledger_entries_to_post") == ledger_view
-    assert migrated.pop("stg_raw__feedback_responses") != first.pop("stg_raw__feedback_responses")
-    assert migrated == first
+    assert migrated.pop("stg_raw__feedback_responses") != first["stg_raw__feedback_responses"]
+    assert migrated == {k: v for k, v in first.items() if k != "stg_raw__feedback_responses"}
     dbt.build(url, night="2026-11-01", program="e2e")
     next_night = oids()
     assert next_night["int_employee_fairness"] != first["int_employee_fairness"]  # it names the night
@@ -288,15 +280,26 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
     with psycopg.connect(url) as conn:  # and reads the new night's
         assert "2026-11-01" in conn.execute(
             "select pg_get_viewdef('intermediate.int_employee_fairness'::regclass)").fetchone()[0]
+    # the leaderboard bonuses (a table) are built again for the new night, and the view over them,
+    # dropped with the old table, is created again
+    assert next_night["int_points_earned"] != first["int_points_earned"]
     dbt.build(url, night="2026-11-01", program="e2e", full_refresh=True)
     assert not set(oids().values()) & set(next_night.values())
 
 
 TABLE_MODELS = (
     "int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
-    "int_leaderboard_bonuses", "int_award_candidates", "fct_coaching_items", "fct_ledger_entries",
+    "int_leaderboard_bonuses", "int_award_candidates", "fct_coaching_items",
     "fct_employee_balances", "fct_leaderboard", "fct_award_funding", "fct_award_proposals",
 )
+
+
+def mart(conn: psycopg.Connection) -> list[tuple]:
+    """The ledger mart's rows, without its incremental bookkeeping (when and from what they were written)."""
+    return conn.execute(
+        "select entry_id, program, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,"
+        " attribution_weight, multiplier, points, capped_points, period, effective_at, posted"
+        " from marts.fct_ledger_entries order by entry_id").fetchall()
 
 
 def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeypatch):
@@ -324,6 +327,10 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     def rebuilt(before: dict[str, int]) -> set[str]:
         return {t for t, oid in oids().items() if before[t] != oid}
 
+    def mart_written() -> tuple:  # the ledger mart is incremental: when it last wrote rows, and what it holds
+        with psycopg.connect(url) as conn:
+            return conn.execute("select max(_built_at) from marts.fct_ledger_entries").fetchone()[0], mart(conn)
+
     run()  # the fixture night, published: the ledger then holds what the tables were built from
     dbt.build(url, night="2026-10-31", program="e2e")
     first = oids()
@@ -340,29 +347,31 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     dbt.build(url, night="2026-10-31", program="e2e")
     assert rebuilt(first) == set()
 
-    # a closed period: read by the ledger mart and the proposals, and what reads those
+    # a closed period: read by the ledger mart and the proposals, and what reads those; every entry
+    # is posted (a posted entry keeps its period), so the mart writes nothing and what reads it stays
+    written = mart_written()
     with psycopg.connect(url) as conn:
         conn.execute("insert into plaudit.period_closes (program, period, closed_by) values ('e2e', '2026-09', 't')")
     dbt.build(url, night="2026-10-31", program="e2e")
-    assert rebuilt(first) == {"fct_ledger_entries", "fct_employee_balances", "int_award_candidates",
-                              "fct_award_funding", "fct_award_proposals"}
+    assert rebuilt(first) == {"fct_award_funding", "fct_award_proposals"}
+    assert mart_written() == written
 
     # a carried award (a deferred one moved on) is read by the proposals and funding, not by the
     # ledger mart or the award candidates (both read int_periodic_awards_made); a periodic award
-    # made is read by all of them and the balances after the mart
+    # made is read by all of them (the mart, with nothing to post, writes nothing)
     award = ("insert into plaudit.awards (award_id, program, version_id, employee_id, award_kind, period, points,"
              " amount_minor, currency, approval_level, status, status_reason, carried_from)"
              " select md5(award_id || %s), program, version_id, employee_id, 'periodic', %s, points, amount_minor,"
              " currency, approval_level, 'pending', 'test', {} from plaudit.awards"
              " where award_kind = 'periodic' order by award_id limit 1")
     for carried_from, expected in (("award_id", {"fct_award_funding", "fct_award_proposals"}),
-                                   ("null", {"fct_award_funding", "fct_award_proposals", "fct_ledger_entries",
-                                             "fct_employee_balances", "int_award_candidates"})):
+                                   ("null", {"fct_award_funding", "fct_award_proposals", "int_award_candidates"})):
         before = oids()
         with psycopg.connect(url) as conn:
             assert conn.execute(award.format(carried_from), [carried_from, "2026-12"]).rowcount == 1
         dbt.build(url, night="2026-10-31", program="e2e")
         assert rebuilt(before) == expected, carried_from
+    assert mart_written() == written
     second = oids()
 
     # retracted feedback: the caps (incremental) compute its period again, and every table
@@ -371,16 +380,17 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
         conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason) values ('R5', 't', 'test')")
     dbt.build(url, night="2026-10-31", program="e2e")
     assert {"int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
-            "fct_ledger_entries"} <= rebuilt(second)
-    incremental = contents()
-    assert any(row for row in incremental["int_ledger_corrections"])  # R5's posted points reversed
+            "fct_employee_balances"} <= rebuilt(second)
+    assert mart_written()[0] > written[0]  # the correction, to post
+    incremental = contents(), mart_written()[1]
+    assert any(row for row in incremental[0]["int_ledger_corrections"])  # R5's posted points reversed
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
     assert not set(oids().values()) & set(second.values())
-    assert contents() == incremental
+    assert (contents(), mart_written()[1]) == incremental
     # another night builds again the tables whose SQL names it, not those whose inputs are as they were
     third = oids()
     dbt.build(url, night="2026-11-01", program="e2e")
-    assert {"int_ledger_corrections", "fct_ledger_entries"} <= rebuilt(third)
+    assert "int_ledger_corrections" in rebuilt(third)
     assert "int_streak_bonuses" not in rebuilt(third)
     # for raw tables loaded without triggers firing: every table, every build (docs/operations.md)
     fourth = oids()

@@ -131,6 +131,7 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     with psycopg.connect(fresh_db) as conn:
         incremental = conn.execute(EVENT_BONUSES).fetchall()
         caps = conn.execute(CAPS).fetchall()
+        ledger = conn.execute(MART).fetchall()
         built = dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
                                   " group by 1").fetchall())
         caps_built_after = dict(conn.execute(CAPS_BUILT).fetchall())
@@ -145,6 +146,7 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute(EVENT_BONUSES).fetchall() == incremental
         assert conn.execute(CAPS).fetchall() == caps
+        assert conn.execute(MART).fetchall() == ledger
 
 
 CAPS = ("select entry_id, period, points, capped_points from intermediate.int_points_capped_by_period"
@@ -406,6 +408,10 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
 
 FLAGS = ("select flag_kind, source_kind, source_id, employee_id, detail from intermediate.int_gaming_flags"
          " order by 1, 2, 3, 4")
+# the ledger mart (incremental), without its bookkeeping columns
+MART = ("select entry_id, program, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,"
+        " attribution_weight, multiplier, points, capped_points, period, effective_at, posted"
+        " from marts.fct_ledger_entries order by entry_id")
 
 
 def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_changed_addresses(e2e, tmp_path):
@@ -428,9 +434,10 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
         return [(kind, source, employee) for kind, _, source, employee, _ in read(FLAGS)]
 
     def same_as_full_rebuild(night: str) -> None:
-        incremental = read(FLAGS), read(CAPPED)
+        dbt.build(url, night=night, program="e2e")  # the mart takes in what the night published
+        incremental = read(FLAGS), read(CAPPED), read(MART)
         dbt.build(url, night=night, program="e2e", full_refresh=True)
-        assert (read(FLAGS), read(CAPPED)) == incremental
+        assert (read(FLAGS), read(CAPPED), read(MART)) == incremental
 
     r11_built = ("select _credits_built_at from intermediate.int_gaming_flags_by_day"
                  " where program = 'e2e' and source_id = 'R11'")
@@ -480,7 +487,13 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
     assert "R1" not in {r[1] for r in read(CAPPED)}
     same_as_full_rebuild("2026-11-03")
 
-    # an earlier night: R7 (Nov 2) is past it, its flags go
+    # an earlier night: R7 (Nov 2) is past it, its flags go, and the mart drops what later nights posted
+    posted_later = "select count(*) from marts.fct_ledger_entries where effective_at >= '2026-10-20'"
+    assert read(posted_later) != [(0,)]
     dbt.build(url, night="2026-10-19", program="e2e")
-    assert flags() == []
+    assert flags() == [] and read(posted_later) == [(0,)]
     same_as_full_rebuild("2026-10-19")
+    # and the nights move on again: the entries posted for the later days come back
+    dbt.build(url, night="2026-11-03", program="e2e")
+    assert read(posted_later) != [(0,)]
+    same_as_full_rebuild("2026-11-03")

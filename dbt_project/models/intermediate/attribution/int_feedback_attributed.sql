@@ -103,7 +103,7 @@ affected as (
 
     select f.response_id
     from all_feedback as f, previous
-    where f.ingested_at > previous.watermark
+    where f.ingested_at > coalesce(previous.watermark, '-infinity')
 
     union
 
@@ -111,7 +111,7 @@ affected as (
     from all_feedback as f
     inner join all_participants as p on f.interaction_id = p.interaction_id
     cross join previous
-    where p.ingested_at > previous.watermark
+    where p.ingested_at > coalesce(previous.watermark, '-infinity')
 
     union
 

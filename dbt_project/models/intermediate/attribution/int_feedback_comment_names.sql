@@ -99,7 +99,7 @@ changed as (
     -- looked-at responses attribution wrote since (all of them when this program has no rows here)
     select a.response_id
     from looked_at as a, previous
-    where previous.attributed_built_at is null or a._built_at > previous.attributed_built_at
+    where a._built_at > coalesce(previous.attributed_built_at, '-infinity')
 
     union
 
@@ -116,7 +116,7 @@ changed as (
     inner join attributed_all as a on t.response_id = a.response_id
     cross join previous
     where t.program = '{{ var("program") }}' and t.name_key is not null
-        and a._built_at > previous.attributed_built_at
+        and a._built_at > coalesce(previous.attributed_built_at, '-infinity')
 
 ),
 

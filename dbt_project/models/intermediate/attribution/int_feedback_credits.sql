@@ -135,7 +135,7 @@ changed as (
 
     select a.response_id
     from attributed_all as a, previous
-    where a._built_at > previous.attributed_built_at
+    where a._built_at > coalesce(previous.attributed_built_at, '-infinity')
 
     union
 

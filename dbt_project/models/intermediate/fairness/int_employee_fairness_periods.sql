@@ -70,7 +70,7 @@ changed_periods as (
 
     select {{ period_of('c.responded_at') }} as period
     from credits as c, previous
-    where c._built_at > previous.credits_built_at
+    where c._built_at > coalesce(previous.credits_built_at, '-infinity')
 
     union
 
@@ -78,7 +78,7 @@ changed_periods as (
     from credits as c
     inner join employees as e on c.employee_id = e.employee_id
     cross join previous
-    where e.ingested_at > previous.employees_ingested_at
+    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
 
     union
 
@@ -86,7 +86,7 @@ changed_periods as (
     from credits as c
     inner join interactions as i on c.interaction_id = i.interaction_id
     cross join previous
-    where i.ingested_at > previous.interactions_ingested_at
+    where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
 
 ),
 

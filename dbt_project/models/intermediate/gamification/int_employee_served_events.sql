@@ -88,7 +88,7 @@ changed_pairs as (
     -- (previous is constants, so that the bounds are known when the plan is made)
     select p.interaction_id, p.employee_id
     from participants as p, previous
-    where p.ingested_at > previous.participants_ingested_at
+    where p.ingested_at > coalesce(previous.participants_ingested_at, '-infinity')
 
     union
 

@@ -118,7 +118,7 @@ changed_days as (
     -- (markers too: withdrawn feedback keeps its time)
     select (c.responded_at at time zone 'UTC')::date as day
     from credits as c, previous
-    where c._built_at > previous.credits_built_at
+    where c._built_at > coalesce(previous.credits_built_at, '-infinity')
 
     union
 
@@ -127,7 +127,7 @@ changed_days as (
     from feedback as f
     inner join all_employees as e on f.customer_email_hash = e.email_hash
     cross join previous
-    where e.ingested_at > previous.employees_ingested_at
+    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
 
     union
 
@@ -136,7 +136,7 @@ changed_days as (
     from {{ this }} as t
     inner join all_employees as e on t.address_employee_id = e.employee_id
     cross join previous
-    where t.program = '{{ var("program") }}' and e.ingested_at > previous.employees_ingested_at
+    where t.program = '{{ var("program") }}' and e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
 
     union
 
@@ -149,7 +149,7 @@ changed_days as (
         select fi.responded_at from feedback as fi where fi.interaction_id = i.interaction_id offset 0
     ) as f
     cross join previous
-    where i.ingested_at > previous.interactions_ingested_at
+    where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
 
 )
 {% endset %}
@@ -454,4 +454,13 @@ from (
     select 'nomination', flag_day from nomination_days
 ) as m
 cross join this_build
+{% else %}
+union all
+
+-- a full build computes every day: a marker for the night's keeps its marks when it found no flag
+-- (an empty table has none, and the next build would compute every day again)
+select
+    '{{ var("program") }}'::text, null, null, 'feedback', null, null, null, null, cast('{{ var("night") }}' as date),
+    {{ watermark_columns(marks) }}, now()
+from this_build
 {% endif %}

@@ -97,7 +97,7 @@ changed_periods as (
     -- (markers too: a source that earns nothing now keeps its time)
     select {{ period_of('p.effective_at') }} as period
     from points_by_source as p, previous
-    where p._built_at > previous.points_built_at
+    where p._built_at > coalesce(previous.points_built_at, '-infinity')
 
     union
 
@@ -106,13 +106,13 @@ changed_periods as (
     from {{ this }} as t
     inner join points_by_source as p on t.source_kind = p.source_kind and t.source_id = p.source_id
     cross join previous
-    where t.program = '{{ var("program") }}' and p._built_at > previous.points_built_at
+    where t.program = '{{ var("program") }}' and p._built_at > coalesce(previous.points_built_at, '-infinity')
 
     union
 
     select to_char(f.flag_day, 'YYYY-MM')
     from flag_days as f, previous
-    where f._built_at > previous.flags_built_at
+    where f._built_at > coalesce(previous.flags_built_at, '-infinity')
 
     union
 

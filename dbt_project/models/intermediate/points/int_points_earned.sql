@@ -5,15 +5,11 @@
 -- A view: its readers (tiers, corrections, the ledger mart) read all of it anyway, and
 -- writing it as a table cost a copy of every entry whenever any part changed (at M
 -- 1.32 s of a 9.4 to 10.6 s rebuild of what follows it, with the readers no slower as a
--- view: bench/RESULTS.md; at L 10.3 s).
+-- view: bench/RESULTS.md; at L 10.3 s). The parts: points_earned_parts (macros/ledger.sql).
 
 {{ config(materialized='view') }}
 
-{% set parts = [
-    'int_points_capped', 'int_streak_bonuses', 'int_event_bonuses', 'int_leaderboard_bonuses'
-] %}
-
-{% for part in parts %}
+{% for part in points_earned_parts() %}
 select
     entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,
     attribution_weight, rule_points, multiplier, points, capped_points,

@@ -3,7 +3,10 @@
 
 {{ config(materialized='view') }}
 
-select ledger.*
+select
+    ledger.entry_id, ledger.program, ledger.version_id, ledger.employee_id, ledger.entry_kind,
+    ledger.source_kind, ledger.source_id, ledger.rule_id, ledger.attribution_weight, ledger.multiplier,
+    ledger.points, ledger.capped_points, ledger.period, ledger.effective_at, ledger.posted
 from {{ ref('fct_ledger_entries') }} as ledger
 where not ledger.posted
     and not exists (

@@ -1,0 +1,56 @@
+{#- The models whose union is int_points_earned, the points after caps first: the ledger mart
+    reads the first by period and the others whole when it is incremental. -#}
+{% macro points_earned_parts() -%}
+    {{ return(['int_points_capped', 'int_streak_bonuses', 'int_event_bonuses', 'int_leaderboard_bonuses']) }}
+{%- endmacro %}
+
+{#- The night's program's rows in the ledger mart that the build under way did not write, latest first. -#}
+{% macro ledger_mart_earlier_rows() -%}
+    from {{ this }} where program = '{{ var("program") }}' and _built_at < now() order by _built_at desc
+{%- endmacro %}
+
+{#- Whether the ledger mart's last build was for a later night than this one's: this build then
+    computes the whole mart, and its strategy deletes every stored row it did not compute. -#}
+{% macro ledger_mart_moved_back() -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set result = run_query('select _night_end > ' ~ night_end() ~ ' ' ~ ledger_mart_earlier_rows() ~ ' limit 1') -%}
+    {{ return(result.rows | length == 1 and result.rows[0][0]) }}
+{%- endmacro %}
+
+{#- The ledger mart's incremental strategy (incremental_strategy='ledger_mart'): the build's rows
+    (temp_relation) are every entry not posted, the entries posted since and those of the days
+    since the last build's night, or the whole mart after a night earlier than the last build's.
+    A row as it is stored stays (its _built_at too); a stored row that differs, and an entry not
+    posted that the build did not compute (the rules no longer call for it), go; the build's rows
+    not stored go in. So a night that changes nothing in the mart writes nothing, and the tables
+    after it are left as they are (materializations/table.sql). Rows of another program (the mart
+    holds the night's program's, as a table built whole did) and rows written before the mart was
+    incremental (no _built_at) go too. -#}
+{% macro get_incremental_ledger_mart_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set all_columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set compared = [] -%}
+    {%- for c in all_columns if not c.startswith('_') -%}{%- do compared.append(c) -%}{%- endfor -%}
+    {%- set program = var('program') -%}
+    {%- set same -%}
+        select 1 from {{ source }} as s
+        where s.entry_id = t.entry_id
+            and ({% for c in compared %}s.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+                is not distinct from ({% for c in compared %}t.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- endset %}
+    delete from {{ target }}
+    where program < '{{ program }}' or program > '{{ program }}' or (program = '{{ program }}' and _built_at is null);
+    {% if ledger_mart_moved_back() -%}
+    delete from {{ target }} as t where not exists ({{ same }});
+    {%- else -%}
+    delete from {{ target }} as t where not t.posted and not exists ({{ same }});
+    delete from {{ target }} as t using {{ source }} as n where n.entry_id = t.entry_id and not exists ({{ same }});
+    {%- endif %}
+    insert into {{ target }} ({{ all_columns | join(', ') }})
+    select {{ all_columns | join(', ') }} from {{ source }} as s
+    where not exists (select 1 from {{ target }} as t where t.entry_id = s.entry_id)
+    order by s.entry_id
+{%- endmacro %}
