@@ -401,6 +401,31 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     assert rebuilt(fourth) == set(TABLE_MODELS)
 
 
+def test_a_ledger_mart_built_before_it_was_incremental_is_taken_over(e2e):
+    """An upgrade: the mart was a table with no bookkeeping columns (before 2026-12-04). The first
+    build adds them, replaces every old row and holds what a full refresh gives."""
+    from flows.transform import dbt
+
+    url, _, _ = e2e
+    run()
+    with psycopg.connect(url) as conn:
+        conn.execute("drop view marts.fct_ledger_entries_to_post")
+        conn.execute("create table marts.old_mart as select entry_id, program, version_id, employee_id, entry_kind,"
+                     " source_kind, source_id, rule_id, attribution_weight, multiplier, points, capped_points,"
+                     " period, effective_at, false as posted from marts.fct_ledger_entries")
+        conn.execute("drop table marts.fct_ledger_entries")
+        conn.execute("alter table marts.old_mart rename to fct_ledger_entries")
+        conn.execute("alter table marts.fct_ledger_entries add primary key (entry_id)")
+    dbt.build(url, night="2026-10-31", program="e2e")
+    with psycopg.connect(url) as conn:
+        taken_over = mart(conn)
+        assert conn.execute("select count(*) from marts.fct_ledger_entries where _built_at is null").fetchone() == (0,)
+    assert taken_over and all(row[-1] for row in taken_over)  # the fixture night's entries, all posted
+    dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
+    with psycopg.connect(url) as conn:
+        assert mart(conn) == taken_over
+
+
 def test_every_table_dbt_reads_notes_its_changes(fresh_db):
     """A source table without the trigger of migration 0016 would leave the tables built from
     it as they were after it changed (materializations/table.sql)."""
