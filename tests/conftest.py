@@ -130,6 +130,22 @@ def balances_off_the_ledger() -> Callable[[str], list[tuple]]:
     return _balances_off_the_ledger
 
 
+def _ledger_mart_rows(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select entry_id, program, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,"
+            " attribution_weight, multiplier, points, capped_points, period, effective_at, posted"
+            " from marts.fct_ledger_entries order by entry_id"
+        ).fetchall()
+
+
+@pytest.fixture()
+def ledger_mart_rows() -> Callable[[str], list[tuple]]:
+    """The ledger mart's rows, without its incremental bookkeeping (when and from what they were
+    written): what an incremental build and a full refresh must agree on."""
+    return _ledger_mart_rows
+
+
 class SmtpSink:
     """A real SMTP server's handler: answers DATA from a script ("451 ...", "550 ..."), then 250 OK."""
 

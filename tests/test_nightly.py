@@ -294,15 +294,7 @@ TABLE_MODELS = (
 )
 
 
-def mart(conn: psycopg.Connection) -> list[tuple]:
-    """The ledger mart's rows, without its incremental bookkeeping (when and from what they were written)."""
-    return conn.execute(
-        "select entry_id, program, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,"
-        " attribution_weight, multiplier, points, capped_points, period, effective_at, posted"
-        " from marts.fct_ledger_entries order by entry_id").fetchall()
-
-
-def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeypatch):
+def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeypatch, ledger_mart_rows):
     """dbt_project/macros/materializations/table.sql: a table model whose SQL and inputs are as
     they were is left as it is; a change to a table it reads, even through views and other
     models, builds it again, and what it then holds is what a full refresh gives."""
@@ -329,7 +321,8 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
 
     def mart_written() -> tuple:  # the ledger mart is incremental: when it last wrote rows, and what it holds
         with psycopg.connect(url) as conn:
-            return conn.execute("select max(_built_at) from marts.fct_ledger_entries").fetchone()[0], mart(conn)
+            built = conn.execute("select max(_built_at) from marts.fct_ledger_entries").fetchone()[0]
+        return built, ledger_mart_rows(url)
 
     run()  # the fixture night, published: the ledger then holds what the tables were built from
     dbt.build(url, night="2026-10-31", program="e2e")
@@ -401,7 +394,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     assert rebuilt(fourth) == set(TABLE_MODELS)
 
 
-def test_a_ledger_mart_built_before_it_was_incremental_is_taken_over(e2e):
+def test_a_ledger_mart_built_before_it_was_incremental_is_taken_over(e2e, ledger_mart_rows):
     """An upgrade: the mart was a table with no bookkeeping columns (before 2026-12-04). The first
     build adds them, replaces every old row and holds what a full refresh gives."""
     from flows.transform import dbt
@@ -417,13 +410,12 @@ def test_a_ledger_mart_built_before_it_was_incremental_is_taken_over(e2e):
         conn.execute("alter table marts.old_mart rename to fct_ledger_entries")
         conn.execute("alter table marts.fct_ledger_entries add primary key (entry_id)")
     dbt.build(url, night="2026-10-31", program="e2e")
+    taken_over = ledger_mart_rows(url)
     with psycopg.connect(url) as conn:
-        taken_over = mart(conn)
         assert conn.execute("select count(*) from marts.fct_ledger_entries where _built_at is null").fetchone() == (0,)
     assert taken_over and all(row[-1] for row in taken_over)  # the fixture night's entries, all posted
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
-    with psycopg.connect(url) as conn:
-        assert mart(conn) == taken_over
+    assert ledger_mart_rows(url) == taken_over
 
 
 def test_every_table_dbt_reads_notes_its_changes(fresh_db):

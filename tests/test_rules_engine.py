@@ -30,7 +30,7 @@ ENTRY_KINDS = {"feedback_points", "nomination_points", "streak_bonus", "mileston
 
 
 def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path, prefect_harness,
-                                                               balances_off_the_ledger):
+                                                               balances_off_the_ledger, ledger_mart_rows):
     generate(tmp_path / "inbox")
     summary = nightly(night=date(2026, 10, 31), program="demo")
     assert summary["ledger_entries_posted"] > 1000 and summary["rows_quarantined"] == 0
@@ -131,10 +131,10 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     with psycopg.connect(fresh_db) as conn:
         incremental = conn.execute(EVENT_BONUSES).fetchall()
         caps = conn.execute(CAPS).fetchall()
-        ledger = conn.execute(MART).fetchall()
         built = dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
                                   " group by 1").fetchall())
         caps_built_after = dict(conn.execute(CAPS_BUILT).fetchall())
+    ledger = ledger_mart_rows(fresh_db)
     assert built["2026-10"] < built["2026-11"]  # October was not computed again
     assert any(r[1] == "2026-11" and r[4] for r in incremental)  # November's tallies
     assert caps_built_after["2026-10"] == caps_built["2026-10"]  # nor were October's caps
@@ -146,7 +146,7 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute(EVENT_BONUSES).fetchall() == incremental
         assert conn.execute(CAPS).fetchall() == caps
-        assert conn.execute(MART).fetchall() == ledger
+    assert ledger_mart_rows(fresh_db) == ledger
 
 
 CAPS = ("select entry_id, period, points, capped_points from intermediate.int_points_capped_by_period"
@@ -408,13 +408,10 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
 
 FLAGS = ("select flag_kind, source_kind, source_id, employee_id, detail from intermediate.int_gaming_flags"
          " order by 1, 2, 3, 4")
-# the ledger mart (incremental), without its bookkeeping columns
-MART = ("select entry_id, program, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,"
-        " attribution_weight, multiplier, points, capped_points, period, effective_at, posted"
-        " from marts.fct_ledger_entries order by entry_id")
 
 
-def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_changed_addresses(e2e, tmp_path):
+def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_changed_addresses(e2e, tmp_path,
+                                                                                             ledger_mart_rows):
     """One rating per customer and employee within 30 days. R11 comes from A1's own address. Night 2:
     a late rating of B1 by C5 on Oct 19 (R14) makes R5 (C5, Oct 20) the second: the days from Oct 19
     to 30 days later are computed again, R11's Oct 6 is not. Night 3: R14's interaction was another
@@ -435,9 +432,9 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
 
     def same_as_full_rebuild(night: str) -> None:
         dbt.build(url, night=night, program="e2e")  # the mart takes in what the night published
-        incremental = read(FLAGS), read(CAPPED), read(MART)
+        incremental = read(FLAGS), read(CAPPED), ledger_mart_rows(url)
         dbt.build(url, night=night, program="e2e", full_refresh=True)
-        assert (read(FLAGS), read(CAPPED), read(MART)) == incremental
+        assert (read(FLAGS), read(CAPPED), ledger_mart_rows(url)) == incremental
 
     r11_built = ("select _credits_built_at from intermediate.int_gaming_flags_by_day"
                  " where program = 'e2e' and source_id = 'R11'")

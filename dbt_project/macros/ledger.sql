@@ -4,18 +4,15 @@
     {{ return(['int_points_capped', 'int_streak_bonuses', 'int_event_bonuses', 'int_leaderboard_bonuses']) }}
 {%- endmacro %}
 
-{#- The night's program's rows in the ledger mart that the build under way did not write, latest first. -#}
-{% macro ledger_mart_earlier_rows() -%}
-    from {{ this }} where program = '{{ var("program") }}' and _built_at < now() order by _built_at desc
-{%- endmacro %}
-
 {#- Whether the ledger mart's last build was for a later night than this one's: this build then
     computes the whole mart, and its strategy deletes every stored row it did not compute. -#}
 {% macro ledger_mart_moved_back() -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set result = run_query('select _night_end > ' ~ night_end() ~ ' ' ~ ledger_mart_earlier_rows() ~ ' limit 1') -%}
+    {#- the latest row of the night's program written before the build under way -#}
+    {%- set result = run_query('select _night_end > ' ~ night_end() ~ ' from ' ~ this ~ " where program = '"
+        ~ var('program') ~ "' and _built_at < now() order by _built_at desc limit 1") -%}
     {{ return(result.rows | length == 1 and result.rows[0][0]) }}
 {%- endmacro %}
 
@@ -75,7 +72,7 @@
     delete from {{ target }}
     where program < '{{ program }}' or program > '{{ program }}' or (program = '{{ program }}' and _built_at is null);
     delete from {{ target }} as t where not t.posted and not exists ({{ same }});
-    delete from {{ target }} as t using {{ source }} as n where n.entry_id = t.entry_id and not exists ({{ same }});
+    delete from {{ target }} as t using {{ source }} as s where s.entry_id = t.entry_id and not ({{ equal }});
     insert into {{ target }} ({{ all_columns | join(', ') }})
     select {{ all_columns | join(', ') }} from {{ source }} as s
     where not exists (select 1 from {{ target }} as t where t.entry_id = s.entry_id)
