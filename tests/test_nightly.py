@@ -288,7 +288,7 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
 
 
 TABLE_MODELS = (
-    "int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
+    "int_tier_bonuses", "int_streak_bonuses",
     "int_leaderboard_bonuses", "int_award_candidates", "fct_coaching_items",
     "fct_employee_balances", "fct_leaderboard", "fct_award_funding", "fct_award_proposals",
 )
@@ -368,22 +368,21 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     second = oids()
 
     # retracted feedback: the caps (incremental) compute its period again, and every table
-    # after them through the views over them is built again, the corrections too
+    # after them through the views over them is built again
     with psycopg.connect(url) as conn:
         conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason) values ('R5', 't', 'test')")
     dbt.build(url, night="2026-10-31", program="e2e")
-    assert {"int_tier_bonuses", "int_streak_bonuses", "int_ledger_corrections",
-            "fct_employee_balances"} <= rebuilt(second)
+    assert {"int_tier_bonuses", "int_streak_bonuses", "fct_employee_balances"} <= rebuilt(second)
     assert mart_written()[0] > written[0]  # the correction, to post
     incremental = contents(), mart_written()[1]
-    assert any(row for row in incremental[0]["int_ledger_corrections"])  # R5's posted points reversed
+    assert any(row[4] == "correction" for row in incremental[1])  # R5's posted points reversed
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
     assert not set(oids().values()) & set(second.values())
     assert (contents(), mart_written()[1]) == incremental
     # another night builds again the tables whose SQL names it, not those whose inputs are as they were
     third = oids()
     dbt.build(url, night="2026-11-01", program="e2e")
-    assert "int_ledger_corrections" in rebuilt(third)
+    assert "fct_employee_balances" in rebuilt(third)  # (the tiers in force on the night)
     assert "int_streak_bonuses" not in rebuilt(third)
     # for raw tables loaded without triggers firing: every table, every build (docs/operations.md)
     fourth = oids()
@@ -392,6 +391,59 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     monkeypatch.setenv("PLAUDIT_REBUILD_TABLES", "true")
     dbt.build(url, night="2026-11-01", program="e2e")
     assert rebuilt(fourth) == set(TABLE_MODELS)
+
+
+def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, ledger_mart_rows):
+    """int_ledger_corrections_by_program is incremental: a build compares again the posted entries
+    posted or corrected since its last build and those in the periods the caps computed since; it
+    keeps the corrections of the others as they were. Each state is what a full refresh gives."""
+    from flows.transform import dbt
+
+    url, _, _ = e2e
+
+    def read(query: str, *params: object) -> list[tuple]:
+        with psycopg.connect(url) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def held() -> tuple[int, list[tuple]]:
+        """(how many posted entries the last build compared, the corrections it holds)"""
+        (compared,), = read("select compared_entries from intermediate.int_ledger_corrections_by_program"
+                            " where program = 'e2e' and entry_id is null")
+        return compared, read("select entry_id, source_id, rule_id, points, corrected_period"
+                              " from intermediate.int_ledger_corrections order by entry_id")
+
+    def build() -> tuple[int, list[tuple]]:
+        dbt.build(url, night="2026-10-31", program="e2e")
+        return held()
+
+    def same_as_full_refresh(corrections: list[tuple]) -> None:
+        mart = ledger_mart_rows(url)
+        dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
+        assert held()[1] == corrections
+        assert ledger_mart_rows(url) == mart
+        assert build() == (0, corrections)  # and the build after it has nothing to compare
+
+    run()  # the fixture night, published
+    posted = read("select entry_id, source_id, points, to_char(effective_at at time zone 'UTC', 'YYYY-MM')"
+                  " from plaudit.ledger_entries where source_kind in ('feedback', 'nomination')")
+    assert build() == (len(posted), [])  # every entry was posted since the night's build
+    assert build() == (0, [])  # nothing changed since
+
+    # R5 retracted: the caps compute its period again, and only that period's entries are compared
+    (r5_entry, _, r5_points, r5_period), = [p for p in posted if p[1] == "R5"]
+    with psycopg.connect(url) as conn:
+        conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason)"
+                     " values ('R5', 't', 'test')")
+    compared, corrections = build()
+    assert compared == len([p for p in posted if p[3] == r5_period])
+    assert [(c[1:]) for c in corrections] == [(r5_entry, "correction:feedback_retracted", -r5_points, r5_period)]
+    assert build() == (0, corrections)  # kept as it was, not compared again
+    same_as_full_refresh(corrections)
+
+    # the night again posts the correction: the next build compares R5's entry alone, and it is settled
+    assert run()["ledger_entries_posted"] == 1
+    assert build() == (1, [])
+    same_as_full_refresh([])
 
 
 def test_a_ledger_mart_built_before_it_was_incremental_is_taken_over(e2e, ledger_mart_rows):

@@ -4,9 +4,10 @@
     {{ return(['int_points_capped', 'int_streak_bonuses', 'int_event_bonuses', 'int_leaderboard_bonuses']) }}
 {%- endmacro %}
 
-{#- Whether the ledger mart's last build was for a later night than this one's: this build then
-    computes the whole mart, and its strategy deletes every stored row it did not compute. -#}
-{% macro ledger_mart_moved_back() -%}
+{#- Whether this model's last build (the ledger mart's, the corrections') was for a later night
+    than this one's: this build then computes the whole model, and the mart's strategy deletes
+    every stored row it did not compute. -#}
+{% macro built_for_a_later_night() -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}
         {{ return(false) }}
     {%- endif -%}
@@ -37,7 +38,7 @@
     {%- set compared = [] -%}
     {%- for c in all_columns if not c.startswith('_') -%}{%- do compared.append(c) -%}{%- endfor -%}
     {%- set program = var('program') -%}
-    {%- set whole = ledger_mart_moved_back() -%}
+    {%- set whole = built_for_a_later_night() -%}
     {%- set equal -%}
         ({% for c in compared %}s.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
             is not distinct from ({% for c in compared %}t.{{ c }}{{ ', ' if not loop.last }}{% endfor %})

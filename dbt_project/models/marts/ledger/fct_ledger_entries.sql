@@ -62,7 +62,7 @@
         ~ " where program = '" ~ var('program') ~ "'",
     'night_end': 'select ' ~ night_end(),
 } %}
-{% set incremental = is_incremental_over(marks) and not ledger_mart_moved_back() %}
+{% set incremental = is_incremental_over(marks) and not built_for_a_later_night() %}
 {% set entry_columns = 'entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,'
     ~ ' attribution_weight, rule_points, multiplier, points, capped_points, channel, feedback_kind, score, effective_at' %}
 {% set mart_columns = 'entry_id, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,'
