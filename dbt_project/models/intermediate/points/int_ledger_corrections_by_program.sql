@@ -152,16 +152,6 @@ adjusted as (
 
 ),
 
-expected_points as (
-
-    -- feedback and nomination entries are the points after caps'
-    select e.entry_id, e.points
-    from originals as o
-    inner join expected as e
-        on e.source_kind = o.source_kind and e.source_id = o.source_id and e.entry_id = o.entry_id
-
-),
-
 compared as (
 
     select
@@ -177,7 +167,9 @@ compared as (
         end as reason
     from originals as o
     left join adjusted as a on o.entry_id = a.entry_id
-    left join expected_points as e on o.entry_id = e.entry_id
+    -- feedback and nomination entries: by the caps' source index when a night compares a few
+    left join expected as e on {% if incremental %}e.source_kind = o.source_kind and e.source_id = o.source_id
+        and {% endif %}e.entry_id = o.entry_id
 
 ),
 
