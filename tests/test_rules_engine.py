@@ -408,6 +408,8 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
 
 FLAGS = ("select flag_kind, source_kind, source_id, employee_id, detail from intermediate.int_gaming_flags"
          " order by 1, 2, 3, 4")
+BALANCES = ("select employee_id, balance_points, entry_count, last_entry_at, rolling_12m_points, tier_name,"
+            " points_to_next_tier from marts.fct_employee_balances order by 1")
 
 
 def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_changed_addresses(e2e, tmp_path,
@@ -416,8 +418,10 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
     a late rating of B1 by C5 on Oct 19 (R14) makes R5 (C5, Oct 20) the second: the days from Oct 19
     to 30 days later are computed again, R11's Oct 6 is not. Night 3: R14's interaction was another
     customer's: R5's flag goes. Night 4: A1 changed their address: R11's goes. Then R1 is
-    retracted. An earlier night (Oct 19) drops R7's flags. Each state, flags and points after caps
-    (held and retracted feedback earns nothing), equals a full rebuild's."""
+    retracted. An earlier night (Oct 19) drops R7's flags. A year on, the balances' twelve months
+    leave October 2026 out. Each state, flags, points after caps (held and retracted feedback earns
+    nothing), the ledger mart and the balances (their posted totals are incremental), equals a full
+    rebuild's."""
     url, _, programs = e2e
     prog = programs / "e2e.yml"
     prog.write_text(prog.read_text() + "gaming:\n  repeat_rater: {max_ratings: 1, days: 30}\n")
@@ -432,9 +436,9 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
 
     def same_as_full_rebuild(night: str) -> None:
         dbt.build(url, night=night, program="e2e")  # the mart takes in what the night published
-        incremental = read(FLAGS), read(CAPPED), ledger_mart_rows(url)
+        incremental = read(FLAGS), read(CAPPED), ledger_mart_rows(url), read(BALANCES)
         dbt.build(url, night=night, program="e2e", full_refresh=True)
-        assert (read(FLAGS), read(CAPPED), ledger_mart_rows(url)) == incremental
+        assert (read(FLAGS), read(CAPPED), ledger_mart_rows(url), read(BALANCES)) == incremental
 
     r11_built = ("select _credits_built_at from intermediate.int_gaming_flags_by_day"
                  " where program = 'e2e' and source_id = 'R11'")
@@ -494,3 +498,9 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
     dbt.build(url, night="2026-11-03", program="e2e")
     assert read(posted_later) != [(0,)]
     same_as_full_rebuild("2026-11-03")
+
+    # a year on: what is older than twelve months leaves the tiers' points, not the balance
+    before = {r[0]: r for r in read(BALANCES)}
+    same_as_full_rebuild("2027-10-20")
+    after = {r[0]: r for r in read(BALANCES)}
+    assert any(after[e][4] < before[e][4] and after[e][1] == before[e][1] for e in before)

@@ -3,12 +3,35 @@
 -- night whose threshold the rolling 12-month points reach (tier bonuses
 -- themselves do not count toward tiers); points_to_next_tier is the distance to
 -- the next one (null at the top, or when the program has no tiers).
+--
+-- The entries are the ledger mart's: the posted ones summed by int_employee_ledger_totals
+-- (incremental), and those not posted yet, read through the mart's index of them.
 
 with
 
-entries as (
+unposted as (
 
     select * from {{ ref('fct_ledger_entries') }}
+    where not posted
+
+),
+
+entries as (
+
+    select employee_id, balance_points, entry_count, last_entry_at, rolling_12m_points
+    from {{ ref('int_employee_ledger_totals') }}
+    where program = '{{ var("program") }}'
+    union all
+    select
+        employee_id,
+        sum(points),
+        count(*),
+        max(effective_at),
+        coalesce(sum(points) filter (
+            where entry_kind <> 'tier_bonus' and effective_at >= {{ night_end() }} - interval '1 year'
+        ), 0)
+    from unposted
+    group by employee_id
 
 ),
 
@@ -39,13 +62,10 @@ totals as (
 
     select
         e.employee_id,
-        coalesce(sum(entries.points), 0) as balance_points,
-        count(entries.entry_id) as entry_count,
-        max(entries.effective_at) as last_entry_at,
-        coalesce(sum(entries.points) filter (
-            where entries.entry_kind <> 'tier_bonus'
-                and entries.effective_at >= {{ night_end() }} - interval '1 year'
-        ), 0) as rolling_12m_points
+        coalesce(sum(entries.balance_points), 0) as balance_points,
+        coalesce(sum(entries.entry_count), 0) as entry_count,
+        max(entries.last_entry_at) as last_entry_at,
+        coalesce(sum(entries.rolling_12m_points), 0) as rolling_12m_points
     from employees as e
     left join entries on e.employee_id = entries.employee_id
     group by e.employee_id
