@@ -34,6 +34,20 @@ def test_the_database_plaudit_creates_sorts_text_by_code_point_byte_by_byte(fres
         assert conn.execute("select upper('zoë ångström'), lower('ÉMILE')").fetchone() == ("ZOË ÅNGSTRÖM", "émile")
 
 
+
+def test_the_database_refuses_a_feedback_kind_the_points_table_does_not_know(fresh_db):
+    """Migration 0020: what the ingest quarantines, the database refuses too (the kinds the ingest
+    accepts are the constraint's, so dbt does not test them again each night)."""
+    from flows.ingest.kinds import FEEDBACK_KINDS
+
+    insert = ("insert into raw.feedback_responses (response_id, feedback_kind, score, responded_at, _row_hash,"
+              " _source_file, _source_line) values (%s, %s, 5, now(), 'h', 'f', 1)")
+    with psycopg.connect(fresh_db) as conn:
+        for i, kind in enumerate(FEEDBACK_KINDS):
+            conn.execute(insert, [f"ok{i}", kind])
+        with pytest.raises(psycopg.errors.CheckViolation, match="feedback_responses_feedback_kind_check"):
+            conn.execute(insert, ["bad", "smiley"])
+
 def test_a_killed_client_leaves_no_stale_handle(server_url, plaudit_home):
     # A process that uses the server and is SIGKILLed leaves its PID in the handle file.
     code = "from plaudit import db; import os, signal; db.database_url(); os.kill(os.getpid(), signal.SIGKILL)"
