@@ -4,6 +4,20 @@
     {{ return(['int_points_capped', 'int_streak_bonuses', 'int_event_bonuses', 'int_leaderboard_bonuses']) }}
 {%- endmacro %}
 
+{#- The marks of a model that reads the ledger by what was posted since and the night (the
+    ledger mart, the corrections, the posted totals), and with `caps` the points after caps
+    computed since: scalar queries that stand alone (watermark_ctes' `known`), each through an
+    index (the ledger's posted_at, the caps' (program, _built_at)). -#}
+{% macro ledger_marks(caps=true) -%}
+    {%- set marks = {'ledger_posted_at': 'select max(posted_at) from ' ~ ref('stg_plaudit__ledger_entries')} -%}
+    {%- if caps -%}
+        {%- do marks.update({'capped_built_at': 'select max(_built_at) from ' ~ ref('int_points_capped_by_period')
+            ~ " where program = '" ~ var('program') ~ "'"}) -%}
+    {%- endif -%}
+    {%- do marks.update({'night_end': 'select ' ~ night_end()}) -%}
+    {{ return(marks) }}
+{%- endmacro %}
+
 {#- Whether this model's last build (the ledger mart's, the corrections') was for a later night
     than this one's: this build then computes the whole model, and the mart's strategy deletes
     every stored row it did not compute. -#}

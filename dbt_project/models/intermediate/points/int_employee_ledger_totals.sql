@@ -18,11 +18,7 @@
     post_hook=["{{ index_on('built', 'program, _built_at') }}"],
 ) }}
 
-{#- standalone (watermark_ctes' `known`), through the ledger's posted_at index -#}
-{% set marks = {
-    'ledger_posted_at': 'select max(posted_at) from ' ~ ref('stg_plaudit__ledger_entries'),
-    'night_end': 'select ' ~ night_end(),
-} %}
+{% set marks = ledger_marks(caps=false) %}
 {% set incremental = is_incremental_over(marks) and not built_for_a_later_night() %}
 {% set window_start = "this_build.night_end - interval '1 year'" %}
 

@@ -37,13 +37,7 @@
     on_schema_change='sync_all_columns',
 ) }}
 
-{#- standalone (watermark_ctes' `known`): through the ledger's and the caps' indexes -#}
-{% set marks = {
-    'ledger_posted_at': 'select max(posted_at) from ' ~ ref('stg_plaudit__ledger_entries'),
-    'capped_built_at': 'select max(_built_at) from ' ~ ref('int_points_capped_by_period')
-        ~ " where program = '" ~ var('program') ~ "'",
-    'night_end': 'select ' ~ night_end(),
-} %}
+{% set marks = ledger_marks() %}
 {% set incremental = is_incremental_over(marks) and not built_for_a_later_night() %}
 
 

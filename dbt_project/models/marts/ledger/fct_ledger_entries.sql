@@ -55,13 +55,7 @@
 -- depends_on: {{ ref(part) }}
 {% endfor %}
 
-{#- standalone (watermark_ctes' `known`): the posted entries since, by the ledger's indexes -#}
-{% set marks = {
-    'ledger_posted_at': 'select max(posted_at) from ' ~ ref('stg_plaudit__ledger_entries'),
-    'capped_built_at': 'select max(_built_at) from ' ~ ref('int_points_capped_by_period')
-        ~ " where program = '" ~ var('program') ~ "'",
-    'night_end': 'select ' ~ night_end(),
-} %}
+{% set marks = ledger_marks() %}
 {% set incremental = is_incremental_over(marks) and not built_for_a_later_night() %}
 {% set entry_columns = 'entry_id, entry_kind, source_kind, source_id, employee_id, version_id, rule_id,'
     ~ ' attribution_weight, rule_points, multiplier, points, capped_points, channel, feedback_kind, score, effective_at' %}
