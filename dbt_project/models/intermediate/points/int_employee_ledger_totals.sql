@@ -7,7 +7,8 @@
 -- last night, which an earlier night run again had left out) and takes out of the twelve months
 -- the entries the night moved past. Only the entries up to this build's mark are read: one posted
 -- while the build runs is added by the next build, never twice. A night earlier than the last
--- build's, or no totals stored, sums the whole ledger. Before 2026-12-04 the balances summed the
+-- build's, no totals stored, or a quarter of the ledger or more posted since (the night after a
+-- full night) sums the whole ledger. Before 2026-12-04 the balances summed the
 -- whole ledger mart whenever it changed, that is after every publication: at L 7 to 9 s a night.
 
 {{ config(
@@ -19,7 +20,8 @@
 ) }}
 
 {% set marks = ledger_marks(caps=false) %}
-{% set incremental = is_incremental_over(marks) and not built_for_a_later_night() %}
+{% set incremental = is_incremental_over(marks) and not built_for_a_later_night()
+    and not much_of_the_ledger_posted_since() %}
 {% set window_start = "this_build.night_end - interval '1 year'" %}
 
 with
