@@ -115,6 +115,36 @@ def test_a_deferred_instant_award_is_considered_again_once_the_next_period_has_e
     assert len(carried) == len(october)
 
 
+def test_a_night_over_months_long_ended_carries_its_deferred_awards_into_the_month_after_it(e2e):
+    """The first night over a history (or one after a pause) prices months that ended long ago. An
+    award it defers is considered again with the budget of the first month not ended that night,
+    December here, and not walked through each month already ended, one month a night (at L, a
+    deferred award per month passed: 1.25 million after four nights)."""
+    url, _, programs = e2e
+    instant_nominations(programs / "e2e.yml", monthly_budget="5.00")
+    nightly(night=date(2026, 12, 15), program="e2e")
+    first = awards(url)
+    # October: the nomination (10.00) does not fit 5.00 and nothing overtakes it; November's
+    # 2.50 + 2.50 fit
+    deferred = [a for a in first if a[5] == "deferred"]
+    assert {a[2] for a in deferred} == {"2026-10"} and len(deferred) == 3
+    assert [a[5] for a in first if a[2] == "2026-11"] == ["approved", "approved"]
+    # November had ended on the night October's awards were deferred: they do not go into it
+    nightly(night=date(2026, 12, 16), program="e2e")
+    assert awards(url) == first
+    with psycopg.connect(url) as conn:
+        nights = conn.execute("select distinct night from plaudit.awards").fetchall()
+    assert nights == [(date(2026, 12, 15),)]
+    # once December has ended, each is considered with December's budget, smallest first
+    nightly(night=date(2026, 12, 31), program="e2e")
+    carried = [a for a in awards(url) if a[6]]
+    assert carried == [
+        ("A1", "instant", "2026-12", "2026-10", 1000, "deferred", True),
+        ("A1", "periodic", "2026-12", "2026-10", 500, "approved", True),
+        ("B1", "periodic", "2026-12", "2026-10", 750, "deferred", True),
+    ]
+
+
 def test_co_funding_in_another_currency_and_a_nomination_ring(e2e):
     url, _, programs = e2e
     inbox = programs.parent / "inbox"

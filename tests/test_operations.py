@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -52,6 +53,31 @@ def test_upgrading_a_database_made_by_an_older_migration_set_keeps_its_data(serv
         assert conn.execute("select employee_id, valid_from::text, valid_to::text from raw.employee_history"
                             ).fetchall() == [("E1", "-infinity", "infinity")]
     assert db.apply_migrations(url) == []
+
+
+def test_the_awards_made_before_migration_0021_get_their_runs_night_even_in_a_closed_period(server_url):
+    name = f"upgrade_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = server_url.replace("/plaudit?", f"/{name}?")
+    db.apply_migrations(url, upto=20)
+    with psycopg.connect(url) as conn:
+        run_id = conn.execute("insert into plaudit.runs (run_id, program, night, dry_run, status) values"
+                              " (gen_random_uuid(), 'demo', '2026-12-15', false, 'completed') returning run_id"
+                              ).fetchone()[0]
+        conn.execute("insert into plaudit.awards (award_id, program, version_id, employee_id, award_kind, period,"
+                     " points, amount_minor, currency, approval_level, status, status_reason, run_id) values"
+                     " ('a1', 'demo', 'v1', 'E1', 'periodic', '2026-10', 10, 500, 'EUR', 'auto', 'deferred',"
+                     " 'budget exhausted', %s), ('a2', 'demo', 'v1', 'E2', 'periodic', '2026-10', 10, 500, 'EUR',"
+                     " 'auto', 'deferred', 'made by hand', null)", [run_id])
+        conn.execute("insert into plaudit.period_closes (program, period, closed_by) values ('demo', '2026-10', 'F1')")
+    assert "0021_award_night.sql" in db.apply_migrations(url)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select award_id, night from plaudit.awards order by 1").fetchall() == [
+            ("a1", date(2026, 12, 15)), ("a2", None)]
+        # the closed period's awards are kept as they are again
+        with pytest.raises(psycopg.errors.RaiseException, match="is closed"):
+            conn.execute("update plaudit.awards set status = 'rejected' where award_id = 'a1'")
 
 
 def test_config_show_masks_every_secret(tmp_path):

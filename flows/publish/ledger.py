@@ -61,10 +61,11 @@ def open_awards(conn: psycopg.Connection, run_id: UUID) -> dict[str, int]:
         with inserted as (
             insert into plaudit.awards (award_id, program, version_id, employee_id, award_kind, period,
                 points, amount_minor, currency, approval_level, status, status_reason, run_id,
-                team, cost_centre, carried_from, source_entry_id, points_period)
+                team, cost_centre, carried_from, source_entry_id, points_period, night)
             select award_id, program, version_id, employee_id, award_kind, period,
-                points, amount_minor, currency, approval_level, proposed_status, status_reason, %s,
-                team, cost_centre, carried_from, source_entry_id, points_period
+                points, amount_minor, currency, approval_level, proposed_status, status_reason, %(run)s,
+                team, cost_centre, carried_from, source_entry_id, points_period,
+                (select r.night from plaudit.runs r where r.run_id = %(run)s)
             from marts.fct_award_proposals p
             -- a closed period gets no new awards
             where not exists (select 1 from plaudit.period_closes c where c.program = p.program and c.period = p.period)
@@ -88,7 +89,7 @@ def open_awards(conn: psycopg.Connection, run_id: UUID) -> dict[str, int]:
         )
         select status, count(*) from inserted group by status
         """,
-        [run_id],
+        {"run": run_id},
     ).fetchall()
     return {status: n for status, n in rows}
 

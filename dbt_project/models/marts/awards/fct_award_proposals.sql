@@ -8,7 +8,11 @@
 --             not for a period whose periodic award already exists (it paid them)
 --   carried   an award deferred for budget is considered again in the next
 --             open period, once that period has ended, with the same points
---             and amount (and deferred again if it still does not fit)
+--             and amount (and deferred again if it still does not fit); a
+--             period that had already ended on the night the award was
+--             deferred is skipped (its budget went to its own awards): a night
+--             over months long ended carries its deferred awards into the
+--             month after that night, not through each of those months in turn
 --
 -- Periodic and instant candidates come from int_award_candidates, which leaves out the
 -- periods already settled (their periodic award exists); carried ones from the awards.
@@ -94,7 +98,12 @@ carried as (
         md5(concat_ws('|', '{{ var("program") }}', d.award_id, 'carried')) as award_id,
         d.award_kind,
         d.employee_id,
-        {{ next_period('greatest(d.period, (select max(period) from closes))') }} as period,
+        -- the first month open after its own, and not ended on the night it was deferred (an award
+        -- made by hand has no night: the next open month)
+        greatest(
+            {{ next_period('greatest(d.period, (select max(period) from closes))') }},
+            to_char(d.night + 1, 'YYYY-MM')
+        ) as period,
         d.points_period,
         d.award_id as carried_from,
         d.source_entry_id,

@@ -17,6 +17,7 @@ select
     currency,
     team,
     cost_centre,
+    night,
 
     -- numerics
     points,
