@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from flows.nightly import nightly
+from flows.publish.explain import explain_award, render_award
 from flows.publish.retractions import retract
 from plaudit import program as program_mod
 from plaudit.errors import ApprovalError, GateFailed
@@ -143,6 +144,15 @@ def test_a_night_over_months_long_ended_carries_its_deferred_awards_into_the_mon
         ("A1", "periodic", "2026-12", "2026-10", 500, "approved", True),
         ("B1", "periodic", "2026-12", "2026-10", 750, "deferred", True),
     ]
+    # `plaudit explain award` says when a deferred award was made and where it went on
+    with psycopg.connect(url) as conn:
+        (october, december) = conn.execute(
+            "select d.award_id, c.award_id from plaudit.awards d join plaudit.awards c on c.carried_from = d.award_id"
+            " where d.employee_id = 'B1' and d.period = '2026-10'").fetchone()
+    text = render_award(explain_award(url, october))
+    assert "on the night of 2026-12-15" in text
+    assert f"as award {december} for 2026-12, deferred" in text
+    assert "not yet: considered again" in render_award(explain_award(url, december))
 
 
 def test_co_funding_in_another_currency_and_a_nomination_ring(e2e):

@@ -191,9 +191,14 @@ def explain_award(url: str, award_id: str) -> dict[str, Any]:
             " from plaudit.award_funding f left join raw.accounts ac on ac.account_id = nullif(f.account_id, '')"
             " where f.award_id = %s order by f.funding_source desc, f.account_id", [a["award_id"]],
         ).fetchall()
+        # a deferred award is reconsidered as a new award that points back at it (carried_from)
+        carried_on = conn.execute(
+            "select award_id, period, status from plaudit.awards where carried_from = %s", [a["award_id"]]
+        ).fetchone()
         value = Decimal(str((definition.get("awards") or {}).get("value_per_point", "0")))
         return {
             "award": a,
+            "carried_on": carried_on,
             "employee": _employee(conn, a["employee_id"]),
             "version": version,
             "entries_by_kind": entries,
@@ -273,6 +278,15 @@ def render_award(x: dict[str, Any]) -> str:
         _kv("amount", c["formula"]),
         _kv("program", f"{a['program']} version {a['version_id']}"),
         _kv("status", f"{a['status']}: {a['status_reason']}"),
+    ]
+    if a.get("night"):
+        lines.append(_kv("made", f"on the night of {a['night']}"))
+    if a["status"] == "deferred":
+        n = x.get("carried_on")
+        lines.append(_kv("carried on", f"as award {n['award_id']} for {n['period']}, {n['status']}" if n else
+                         "not yet: considered again in the first open month not ended on the night it was"
+                         " deferred, once that month has ended (docs/finance.md)"))
+    lines += [
         _kv("routing", f"{a['approval_level']} (auto-approved up to {c['auto_approve_up_to']} {a['currency']})"),
     ]
     if b:
