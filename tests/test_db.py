@@ -34,7 +34,6 @@ def test_the_database_plaudit_creates_sorts_text_by_code_point_byte_by_byte(fres
         assert conn.execute("select upper('zoë ångström'), lower('ÉMILE')").fetchone() == ("ZOË ÅNGSTRÖM", "émile")
 
 
-
 def test_the_database_refuses_a_feedback_kind_the_points_table_does_not_know(fresh_db):
     """Migration 0020: what the ingest quarantines, the database refuses too (the kinds the ingest
     accepts are the constraint's, so dbt does not test them again each night)."""
@@ -47,6 +46,7 @@ def test_the_database_refuses_a_feedback_kind_the_points_table_does_not_know(fre
             conn.execute(insert, [f"ok{i}", kind])
         with pytest.raises(psycopg.errors.CheckViolation, match="feedback_responses_feedback_kind_check"):
             conn.execute(insert, ["bad", "smiley"])
+
 
 def test_a_killed_client_leaves_no_stale_handle(server_url, plaudit_home):
     # A process that uses the server and is SIGKILLed leaves its PID in the handle file.

@@ -33,11 +33,16 @@ def cli_env(e2e, tmp_path):
     return os.environ.copy() | {"PREFECT_API_URL": str(PREFECT_API_URL.value())}
 
 
-def test_upgrading_a_database_made_by_an_older_migration_set_keeps_its_data(server_url):
+def new_database(server_url: str) -> str:
+    """The URL of a new, empty database on the session server (for a test that migrates it itself)."""
     name = f"upgrade_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    url = server_url.replace("/plaudit?", f"/{name}?")
+    return server_url.replace("/plaudit?", f"/{name}?")
+
+
+def test_upgrading_a_database_made_by_an_older_migration_set_keeps_its_data(server_url):
+    url = new_database(server_url)
     assert db.apply_migrations(url, upto=1) == ["0001_initial.sql"]
     with psycopg.connect(url) as conn:
         conn.execute("insert into raw.employees (employee_id, full_name, status, role, _row_hash, _source_file,"
@@ -56,10 +61,7 @@ def test_upgrading_a_database_made_by_an_older_migration_set_keeps_its_data(serv
 
 
 def test_the_awards_made_before_migration_0021_get_their_runs_night_even_in_a_closed_period(server_url):
-    name = f"upgrade_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = server_url.replace("/plaudit?", f"/{name}?")
+    url = new_database(server_url)
     db.apply_migrations(url, upto=20)
     with psycopg.connect(url) as conn:
         run_id = conn.execute("insert into plaudit.runs (run_id, program, night, dry_run, status) values"

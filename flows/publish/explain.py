@@ -278,6 +278,7 @@ def render_award(x: dict[str, Any]) -> str:
         _kv("amount", c["formula"]),
         _kv("program", f"{a['program']} version {a['version_id']}"),
         _kv("status", f"{a['status']}: {a['status_reason']}"),
+        _kv("routing", f"{a['approval_level']} (auto-approved up to {c['auto_approve_up_to']} {a['currency']})"),
     ]
     if a.get("night"):
         lines.append(_kv("made", f"on the night of {a['night']}"))
@@ -286,9 +287,6 @@ def render_award(x: dict[str, Any]) -> str:
         lines.append(_kv("carried on", f"as award {n['award_id']} for {n['period']}, {n['status']}" if n else
                          "not yet: considered again in the first open month not ended on the night it was"
                          " deferred, once that month has ended (docs/finance.md)"))
-    lines += [
-        _kv("routing", f"{a['approval_level']} (auto-approved up to {c['auto_approve_up_to']} {a['currency']})"),
-    ]
     if b:
         lines.append(_kv("budget", f"{money(b['committed_minor'], a['currency'])} committed of "
                                    f"{money(b['monthly_budget_minor'], a['currency'])} for {a['period']};"
