@@ -11,9 +11,12 @@ One run, one database, in this order:
 5. an empty night: the same night again, nothing new (the fixed cost);
 6. the same night once more: what an empty night costs when the night before it published
    nothing new either (the empty night reads the incremental night's publication);
-7. a full refresh: `dbt build --full-refresh` over the same data (the transform alone).
+7. the next day's night: one more generated day, after a night that posted one day (the
+   incremental night also takes in all that the full night posted: a night like every later one);
+8. a full refresh: `dbt build --full-refresh` over the same data (the transform alone).
 
-After each step the figures so far are written, so a run stopped at L still leaves what it measured.
+After each step the figures so far are written, so a run stopped at L still leaves what it measured,
+and every dbt node's timing of each night stays in the bench folder (timings/STAGE.json).
 Prefect's API runs as a test server started before the clock (a deployed worker has one).
 Figures go to bench/results/SCALE.json and the SCALE section of bench/RESULTS.md.
 """
@@ -65,11 +68,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def slowest_models(home: Path, n: int = 6) -> list[list[object]]:
-    """The last dbt invocation's slowest nodes (dbt's own timing), as [name, seconds]."""
+def slowest_models(home: Path, stage: str, n: int = 6) -> list[list[object]]:
+    """The last dbt invocation's slowest nodes (dbt's own timing), as [name, seconds]. Every node's
+    timing stays in the bench folder, as timings/<stage>.json (dbt's run_results), for profiling."""
     path = home / "dbt" / "target" / "run_results.json"
     if not path.exists():
         return []
+    (home / "timings").mkdir(exist_ok=True)
+    shutil.copyfile(path, home / "timings" / f"{stage}.json")
     results = json.loads(path.read_text())["results"]
     top = sorted(results, key=lambda r: -r["execution_time"])[:n]
     return [[r["unique_id"].split(".", 2)[-1], round(r["execution_time"], 2)] for r in top]
@@ -313,7 +319,7 @@ def main() -> None:
         print(f"full night: {full_s:.1f} s {full['stages']}", flush=True)
         results.update({
             "full_night_s": round(full_s, 1), "full_night_stages": full["stages"],
-            "full_night_slowest_models": slowest_models(home), "ingest_rows": full["rows_ingested"],
+            "full_night_slowest_models": slowest_models(home, "full_night"), "ingest_rows": full["rows_ingested"],
             "ingest_rows_per_s": round(full["rows_ingested"] / full["stages"]["ingest"]),
             "ledger_entries": full["ledger_entries_posted"],
             "awards": full["awards_auto_approved"] + full["awards_pending"] + full["awards_deferred"],
@@ -322,40 +328,58 @@ def main() -> None:
         print(f"rendering: {results['rendering']}", flush=True)
         save()
 
-        # one new working day (the generated shops are closed on Sundays, and Oct 31 is a Saturday)
-        nxt = night + timedelta(days=1)
-        while nxt.weekday() == 6:
-            nxt += timedelta(days=1)
-        cli("generate", "--out", str(day_data), "--employees", str(employees), "--days",
-            str((nxt - night).days), "--start", (night + timedelta(days=1)).isoformat(), "--first-id", str(10**9),
-            env=env)
-        # the day's events only: a generation for another window draws other hire and termination dates,
-        # so its employees file would restate every employee (at L it made credits recompute 2.2 M rows)
-        for master in ("employees", "accounts", "exchange_rates"):
-            (day_data / f"{master}.csv").unlink(missing_ok=True)
-        shutil.copytree(day_data, inbox, dirs_exist_ok=True, copy_function=replace_with_link)
+        def add_day(after: date, first_id: int) -> date:
+            """The next working day after `after` (the generated shops are closed on Sundays, and Oct 31
+            is a Saturday), generated and put in the inbox; returns that day."""
+            day = after + timedelta(days=1)
+            while day.weekday() == 6:
+                day += timedelta(days=1)
+            shutil.rmtree(day_data, ignore_errors=True)
+            cli("generate", "--out", str(day_data), "--employees", str(employees), "--days",
+                str((day - after).days), "--start", (after + timedelta(days=1)).isoformat(),
+                "--first-id", str(first_id), env=env)
+            # the day's events only: a generation for another window draws other hire and termination
+            # dates, so its employees file would restate every employee (at L it made credits
+            # recompute 2.2 M rows)
+            for master in ("employees", "accounts", "exchange_rates"):
+                (day_data / f"{master}.csv").unlink(missing_ok=True)
+            shutil.copytree(day_data, inbox, dirs_exist_ok=True, copy_function=replace_with_link)
+            return day
+
+        # one new working day on top of the history, straight after the full night
+        nxt = add_day(night, 10**9)
         inc, inc_s = timed(nightly, night=nxt, program="demo")
         print(f"incremental night: {inc_s:.1f} s {inc['stages']} ({inc['rows_ingested']:,} rows)", flush=True)
         results.update({"incremental_night_s": round(inc_s, 1), "incremental_stages": inc["stages"],
-                        "incremental_rows": inc["rows_ingested"], "incremental_slowest_models": slowest_models(home)})
+                        "incremental_rows": inc["rows_ingested"], "incremental_slowest_models": slowest_models(home, "incremental")})
         save()
         empty, empty_s = timed(nightly, night=nxt, program="demo")
         print(f"empty night: {empty_s:.1f} s {empty['stages']}", flush=True)
         results.update({"empty_night_s": round(empty_s, 1), "empty_stages": empty["stages"],
-                        "empty_slowest_models": slowest_models(home)})
+                        "empty_slowest_models": slowest_models(home, "empty")})
         save()
         # the same night once more: the fixed cost when the night before published nothing new
         # either (the empty night's publication read by this one; deferred awards still carry)
         settled, settled_s = timed(nightly, night=nxt, program="demo")
         print(f"same night again: {settled_s:.1f} s {settled['stages']}", flush=True)
         results.update({"settled_night_s": round(settled_s, 1), "settled_stages": settled["stages"],
-                        "settled_slowest_models": slowest_models(home)})
+                        "settled_slowest_models": slowest_models(home, "settled")})
+        save()
+        # the next working day: a night after an ordinary night (the one above posted a day), where the
+        # incremental night above also takes in all that the full night posted
+        after = add_day(nxt, 2 * 10**9)
+        ordinary, ordinary_s = timed(nightly, night=after, program="demo")
+        print(f"next day's night: {ordinary_s:.1f} s {ordinary['stages']} ({ordinary['rows_ingested']:,} rows)",
+              flush=True)
+        results.update({"ordinary_night_s": round(ordinary_s, 1), "ordinary_stages": ordinary["stages"],
+                        "ordinary_rows": ordinary["rows_ingested"],
+                        "ordinary_slowest_models": slowest_models(home, "ordinary")})
         save()
         # last, so that the nights above run on what a night builds, not on what a refresh leaves
-        _, refresh_s = timed(dbt.build, url, night=nxt.isoformat(), program="demo", full_refresh=True)
+        _, refresh_s = timed(dbt.build, url, night=after.isoformat(), program="demo", full_refresh=True)
         print(f"full refresh (dbt): {refresh_s:.1f} s", flush=True)
         results.update({"full_refresh_dbt_s": round(refresh_s, 1),
-                        "full_refresh_slowest_models": slowest_models(home), "complete": True})
+                        "full_refresh_slowest_models": slowest_models(home, "full_refresh"), "complete": True})
     disk.stop()
     save()
     print(f"written bench/results/{args.scale}.json and bench/RESULTS.md")
@@ -405,6 +429,8 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
            if "incremental_night_s" in r else gone)
     settled = (f"{r['settled_night_s']} s (dbt {r['settled_stages']['dbt']} s)"
                if "settled_night_s" in r else gone)
+    ordinary = (f"{r['ordinary_night_s']} s (dbt {r['ordinary_stages']['dbt']} s)"
+                if "ordinary_night_s" in r else gone)
     rendering = gone if "rendering" not in r else (
         f"{r['rendering']['emails_per_s']:,} per second"
         + ("" if r["rendering"].get("queued", True) else " (nothing queued: the messages of awards not yet approved)")
@@ -431,6 +457,7 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 | incremental night (one new day{f", {r['incremental_rows']:,} rows" if 'incremental_rows' in r else ''}) | {inc} |
 | empty night | {get('empty_night_s')} |
 | the same night once more (the empty night's publication read) | {settled} |
+| the next day's night (one more new day, after an ordinary night{f", {r['ordinary_rows']:,} rows" if 'ordinary_rows' in r else ''}) | {ordinary} |
 | full refresh (dbt build --full-refresh, after the nights) | {get('full_refresh_dbt_s')} |
 | floor: COPY load + one statement | {fl['total_s']} s ({fl['load_s']} + {fl['query_s']}) |
 | email rendering | {rendering} |
@@ -441,7 +468,8 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 Slowest dbt nodes (dbt's timing): full night {fmt_models(r.get('full_night_slowest_models'))};
 incremental night {fmt_models(r.get('incremental_slowest_models'))}; empty night
 {fmt_models(r.get('empty_slowest_models'))}; the same night once more
-{fmt_models(r.get('settled_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
+{fmt_models(r.get('settled_slowest_models'))}; the next day's night
+{fmt_models(r.get('ordinary_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
 Commit {r.get('commit', 'unknown')}.
 
 Ratios: full night / floor = **{q.get('full_night_vs_floor', gone)}×**; incremental dbt / full refresh =
