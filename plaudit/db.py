@@ -93,33 +93,11 @@ def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
 CREATE_DATABASE = "create database {} template template0 locale_provider builtin builtin_locale 'C.UTF-8'"
 
 
-def planner_settings() -> dict[str, str]:
-    """The planner's costs on the embedded server's database (PostgreSQL's defaults assume a spinning
-    disk and 4 GB of cache). The embedded server's data lives on this machine's disk, mostly in its
-    page cache: an index lookup costs about what a sequential page costs. With the defaults, a night
-    with one new day read all feedback and participants to join them to that day's few thousand
-    rows (attribution, credits, customers served, gaming flags); with these it looks them up by
-    index. At M: those four models 6.1 → 3.9 s of an incremental night, a full refresh 96.0 →
-    93.2 s (bench/RESULTS.md). An external PostgreSQL keeps its own settings (docs/operations.md)."""
-    return {
-        "random_page_cost": "1.1",
-        "effective_cache_size": f"{max(psutil.virtual_memory().total // 2**21, 128)}MB",  # half the memory
-    }
-
-
 def _ensure_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(sql.SQL(CREATE_DATABASE).format(sql.Identifier(name)))
-        row = conn.execute(
-            "select s.setconfig from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase"
-            " where d.datname = %s and s.setrole = 0", [name]).fetchone()
-        stored = dict(item.split("=", 1) for item in (row[0] if row else []))
-        for setting, value in planner_settings().items():
-            if stored.get(setting) != value:  # a new session reads them; an existing database gets them once
-                conn.execute(sql.SQL("alter database {} set {} = {}").format(
-                    sql.Identifier(name), sql.Identifier(setting), sql.Literal(value)))
 
 
 def database_url(*, migrate: bool = True) -> str:

@@ -6,7 +6,6 @@ import sys
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from plaudit import db
 from plaudit.errors import DatabaseError
@@ -81,24 +80,6 @@ def test_external_database_url_is_used_instead_of_the_embedded_server(server_url
         assert conn.execute("select count(*) from plaudit.schema_migrations").fetchone()[0] >= 1
     env = db.dbt_env(external)
     assert env["PLAUDIT_DBT_DBNAME"] == "external_test"
-    with psycopg.connect(external) as conn:  # an external server keeps its own planner settings
-        assert conn.execute("show random_page_cost").fetchone()[0] == "4"
-
-
-def test_the_embedded_database_plans_for_data_in_memory(fresh_db, server_url):
-    """plaudit/db.py planner_settings(): every new session on the embedded server's database, and a
-    database made before them gets them on its next start."""
-    with psycopg.connect(fresh_db) as conn:
-        assert conn.execute("show random_page_cost").fetchone()[0] == "1.1"
-        assert conn.execute("show effective_cache_size").fetchone()[0] == db.planner_settings()["effective_cache_size"]
-        name = conn.execute("select current_database()").fetchone()[0]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("alter database {} reset all").format(sql.Identifier(name)))
-    with psycopg.connect(fresh_db) as conn:
-        assert conn.execute("show random_page_cost").fetchone()[0] == "4"
-    assert db.database_url() == fresh_db
-    with psycopg.connect(fresh_db) as conn:
-        assert conn.execute("show random_page_cost").fetchone()[0] == "1.1"
 
 
 def test_unreachable_external_database_says_what_to_do(monkeypatch):
