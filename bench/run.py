@@ -346,35 +346,29 @@ def main() -> None:
             shutil.copytree(day_data, inbox, dirs_exist_ok=True, copy_function=replace_with_link)
             return day
 
+        def night_step(key: str, label: str, day: date, *, rows: bool = False) -> None:
+            """Run the night of `day`, print it, and keep its seconds, stages and slowest models as
+            `<key>_night_s`, `<key>_stages` (and `<key>_rows`) and `<key>_slowest_models`."""
+            out, seconds = timed(nightly, night=day, program="demo")
+            print(f"{label}: {seconds:.1f} s {out['stages']}"
+                  + (f" ({out['rows_ingested']:,} rows)" if rows else ""), flush=True)
+            results.update({f"{key}_night_s": round(seconds, 1), f"{key}_stages": out["stages"],
+                            f"{key}_slowest_models": slowest_models(home, key)})
+            if rows:
+                results[f"{key}_rows"] = out["rows_ingested"]
+            save()
+
         # one new working day on top of the history, straight after the full night
         nxt = add_day(night, 10**9)
-        inc, inc_s = timed(nightly, night=nxt, program="demo")
-        print(f"incremental night: {inc_s:.1f} s {inc['stages']} ({inc['rows_ingested']:,} rows)", flush=True)
-        results.update({"incremental_night_s": round(inc_s, 1), "incremental_stages": inc["stages"],
-                        "incremental_rows": inc["rows_ingested"], "incremental_slowest_models": slowest_models(home, "incremental")})
-        save()
-        empty, empty_s = timed(nightly, night=nxt, program="demo")
-        print(f"empty night: {empty_s:.1f} s {empty['stages']}", flush=True)
-        results.update({"empty_night_s": round(empty_s, 1), "empty_stages": empty["stages"],
-                        "empty_slowest_models": slowest_models(home, "empty")})
-        save()
+        night_step("incremental", "incremental night", nxt, rows=True)
+        night_step("empty", "empty night", nxt)
         # the same night once more: the fixed cost when the night before published nothing new
         # either (the empty night's publication read by this one; deferred awards still carry)
-        settled, settled_s = timed(nightly, night=nxt, program="demo")
-        print(f"same night again: {settled_s:.1f} s {settled['stages']}", flush=True)
-        results.update({"settled_night_s": round(settled_s, 1), "settled_stages": settled["stages"],
-                        "settled_slowest_models": slowest_models(home, "settled")})
-        save()
+        night_step("settled", "same night again", nxt)
         # the next working day: a night after an ordinary night (the one above posted a day), where the
         # incremental night above also takes in all that the full night posted
         after = add_day(nxt, 2 * 10**9)
-        ordinary, ordinary_s = timed(nightly, night=after, program="demo")
-        print(f"next day's night: {ordinary_s:.1f} s {ordinary['stages']} ({ordinary['rows_ingested']:,} rows)",
-              flush=True)
-        results.update({"ordinary_night_s": round(ordinary_s, 1), "ordinary_stages": ordinary["stages"],
-                        "ordinary_rows": ordinary["rows_ingested"],
-                        "ordinary_slowest_models": slowest_models(home, "ordinary")})
-        save()
+        night_step("ordinary", "next day's night", after, rows=True)
         # last, so that the nights above run on what a night builds, not on what a refresh leaves
         _, refresh_s = timed(dbt.build, url, night=after.isoformat(), program="demo", full_refresh=True)
         print(f"full refresh (dbt): {refresh_s:.1f} s", flush=True)
