@@ -26,6 +26,13 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow (half a minute to a few minutes each) go first, the rest after them in
+    their usual order: the two workers then share out the long ones and finish at about the same
+    time, where a long test handed out last kept one worker busy for minutes after the other ended."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def plaudit_home() -> Iterator[Path]:
     """A PLAUDIT_HOME under the project's .plaudit/ (embedded PostgreSQL refuses private folders)."""
@@ -88,9 +95,13 @@ def fresh_db(empty_database: Callable[[str], str], monkeypatch: pytest.MonkeyPat
 
 @pytest.fixture(scope="session")
 def prefect_harness(plaudit_home: Path) -> Iterator[None]:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    # No heartbeats: a flow run waits up to a second for its heartbeat thread at its end, and the
+    # suite runs some eighty nights in process (the setting cannot be unset through the environment).
+    with prefect_test_harness(server_startup_timeout=60), \
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 
 

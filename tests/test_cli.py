@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLAUDIT = [sys.executable, "-m", "plaudit.cli"]
 
@@ -35,6 +37,7 @@ def test_program_validate_names_file_line_and_field(tmp_path):
     assert ok.returncode == 0 and "valid" in ok.stdout
 
 
+@pytest.mark.slow
 def test_run_json_twice_posts_nothing_the_second_time(empty_database, tmp_path, prefect_harness):
     from prefect.settings import PREFECT_API_URL
 

@@ -246,6 +246,7 @@ def test_data_tests_on_an_incremental_model_check_the_rows_its_latest_build_wrot
         assert made_up == [("R1",), ("R7",)]
 
 
+@pytest.mark.slow
 def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
     """dbt_project/macros/materializations/view.sql: the same night again leaves every view as it
     was; a view whose SQL names the night is created again for another night; a view on a table
@@ -294,6 +295,7 @@ TABLE_MODELS = (
 )
 
 
+@pytest.mark.slow
 def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeypatch, ledger_mart_rows):
     """dbt_project/macros/materializations/table.sql: a table model whose SQL and inputs are as
     they were is left as it is; a change to a table it reads, even through views and other
@@ -393,6 +395,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     assert rebuilt(fourth) == set(TABLE_MODELS)
 
 
+@pytest.mark.slow
 def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, ledger_mart_rows):
     """int_ledger_corrections_by_program is incremental: a build compares again the posted entries
     posted or corrected since its last build and those in the periods the caps computed since; it
@@ -418,7 +421,7 @@ def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, 
 
     def same_as_full_refresh(corrections: list[tuple]) -> None:
         mart = ledger_mart_rows(url)
-        dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
+        dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True, command="run")  # (data tests: in build())
         assert held()[1] == corrections
         assert ledger_mart_rows(url) == mart
         assert build() == (0, corrections)  # and the build after it has nothing to compare

@@ -97,6 +97,7 @@ def test_config_show_masks_every_secret(tmp_path):
     assert "***" in shown["PLAUDIT_DATABASE_URL"]["value"] and shown["PLAUDIT_HASH_KEY"]["value"] == "***"
 
 
+@pytest.mark.slow
 def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(cli_env):
     env = cli_env
     first = cli("backfill", "--from", "2026-10-30", "--to", "2026-10-30", "--program", "e2e", env=env)
