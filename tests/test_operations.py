@@ -98,25 +98,33 @@ def test_config_show_masks_every_secret(tmp_path):
 
 
 @pytest.mark.slow
-def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(cli_env):
-    env = cli_env
-    first = cli("backfill", "--from", "2026-10-30", "--to", "2026-10-30", "--program", "e2e", env=env)
-    assert first.returncode == 0, first.stderr[-2000:]
+def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(e2e):
+    """The commands run in this process (typer's CliRunner: the code `plaudit backfill` runs). A new
+    process for each would spend 15 to 20 s on its imports and its first dbt build."""
+    from typer.testing import CliRunner
+
+    from plaudit.cli import app
+
+    def plaudit(*args: str):
+        r = CliRunner().invoke(app, list(args))
+        assert r.exit_code == 0, f"{r.exception!r}\n{r.stderr[-2000:]}"
+        return r
+
+    plaudit("backfill", "--from", "2026-10-30", "--to", "2026-10-30", "--program", "e2e")
     # as if interrupted after the first night: the next backfill runs only the rest
-    rest = cli("backfill", "--from", "2026-10-30", "--to", "2026-11-01", "--program", "e2e", "--json", env=env)
-    assert rest.returncode == 0, rest.stderr[-2000:]
+    rest = plaudit("backfill", "--from", "2026-10-30", "--to", "2026-11-01", "--program", "e2e", "--json")
     assert "3 night(s), 1 already completed, 2 to run" in rest.stderr
     nights = [json.loads(x) for x in re.findall(r"^\{.*?^\}", rest.stdout, re.S | re.M)]
     assert [n["night"] for n in nights] == ["2026-10-31", "2026-11-01"]
     assert nights[0]["awards_auto_approved"] == 1  # October closes on its last night
-    forced = cli("backfill", "--from", "2026-10-31", "--to", "2026-10-31", "--program", "e2e", "--force", "--json", env=env)
+    forced = plaudit("backfill", "--from", "2026-10-31", "--to", "2026-10-31", "--program", "e2e", "--force", "--json")
     assert "1 night(s), 0 already completed, 1 to run" in forced.stderr
     again = [json.loads(x) for x in re.findall(r"^\{.*?^\}", forced.stdout, re.S | re.M)]
     assert [n["ledger_entries_posted"] + n["emails_written"] + n["awards_auto_approved"] for n in again] == [0]
 
-    listed = json.loads(cli("runs", "list", "--json", env=env).stdout)
+    listed = json.loads(plaudit("runs", "list", "--json").stdout)
     assert len(listed) == 4 and {r["status"] for r in listed} == {"completed"}
-    shown = json.loads(cli("runs", "show", listed[0]["run_id"][:8], "--json", env=env).stdout)
+    shown = json.loads(plaudit("runs", "show", listed[0]["run_id"][:8], "--json").stdout)
     versions = shown["summary"]["versions"]
     assert set(versions) >= {"plaudit", "git_commit", "program", "dbt_manifest"}
     assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", versions["git_commit"])
