@@ -99,7 +99,7 @@ def prefect_harness(plaudit_home: Path) -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
     # No heartbeats: a flow run waits up to a second for its heartbeat thread at its end, and the
-    # suite runs some eighty nights in process (the setting cannot be unset through the environment).
+    # suite runs dozens of nights in process (the setting cannot be unset through the environment).
     with prefect_test_harness(server_startup_timeout=60), \
             temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
