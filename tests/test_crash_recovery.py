@@ -38,7 +38,8 @@ STATE_SQL = {
     "raw": "select (select count(*) from raw.feedback_responses), (select count(*) from raw.interactions),"
            " (select count(*) from raw.employees), (select count(*) from plaudit.quarantine)",
 }
-NIGHT = ["run", "--night", "2026-10-31", "--program", "e2e"]
+NIGHT_OF = date(2026, 10, 31)
+NIGHT = ["run", "--night", NIGHT_OF.isoformat(), "--program", "e2e"]
 EXPORT = ["payouts", "export", "--period", "2026-10", "--format", "csv", "--program", "e2e"]
 
 
@@ -103,7 +104,7 @@ def test_a_night_killed_at_a_failpoint_then_run_again_equals_a_clean_run(failpoi
     assert crashed.returncode == EXIT_CODE, crashed.stderr[-2000:]
     assert f"failpoint {failpoint}: exiting now" in crashed.stderr
 
-    nightly(night=date(2026, 10, 31), program="e2e")  # run again, as `plaudit run` does
+    nightly(night=NIGHT_OF, program="e2e")  # run again, as `plaudit run` does
     assert state(env) == expected
 
     ids = message_ids(sink)
@@ -120,7 +121,7 @@ def test_an_export_killed_half_way_leaves_no_file_and_the_next_one_is_identical(
     make, _ = crash_env
     _, _, expected_bytes = clean
     env = make()
-    nightly(night=date(2026, 10, 31), program="e2e")
+    nightly(night=NIGHT_OF, program="e2e")
     out = tmp_path / "payouts.csv"
     crashed = run([*EXPORT, "--out", str(out)], env | {"PLAUDIT_FAILPOINT": "mid_export"})
     assert crashed.returncode == EXIT_CODE, crashed.stderr[-2000:]

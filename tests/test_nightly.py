@@ -421,7 +421,7 @@ def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, 
 
     def same_as_full_refresh(corrections: list[tuple]) -> None:
         mart = ledger_mart_rows(url)
-        dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True, command="run")  # (data tests: in build())
+        dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True, command="run")  # (data tests: ran in build() before)
         assert held()[1] == corrections
         assert ledger_mart_rows(url) == mart
         assert build() == (0, corrections)  # and the build after it has nothing to compare
