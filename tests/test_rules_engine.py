@@ -451,7 +451,7 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
         dbt.build(url, night=night, program="e2e", full_refresh=True, command="run")
         assert (read(FLAGS), read(CAPPED), ledger_mart_rows(url), read(BALANCES)) == incremental
 
-    r11_built = ("select _credits_built_at from intermediate.int_gaming_flags_by_day"
+    r11_built = ("select _ratings_built_at from intermediate.int_gaming_flags_by_day"
                  " where program = 'e2e' and source_id = 'R11'")
     (inbox / "feedback_selfie.csv").write_text(
         "response_id,interaction_id,employee_id,feedback_kind,score,comment,channel,responded_at,customer_email\n"

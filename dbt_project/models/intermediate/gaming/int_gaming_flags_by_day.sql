@@ -18,10 +18,10 @@
 -- build computes again the feedback days that can have changed since this model's
 -- last build of the program, and every nomination (few; a nomination day is written only when its
 -- flags differ from the stored ones). A feedback day changes when
--- credits were written for it since (new, recomputed or withdrawn feedback), when an
+-- ratings were written for it since (int_gaming_ratings: new, recomputed or withdrawn
+-- feedback, or an interaction loaded or changed since: its customer), or when an
 -- employee loaded or changed since has the customer's address (or had it: the days of
--- their address flags), or when an interaction of its feedback was loaded or changed
--- since (its customer). A repeat rating counts the ratings before it, so the days up
+-- their address flags). A repeat rating counts the ratings before it, so the days up
 -- to the longest repeat window after a changed day are computed again too, reading
 -- that window before them. A day computed again replaces its rows (delete+insert);
 -- a marker row (no flag) stands for it, so a day left with no flag replaces its old
@@ -40,30 +40,19 @@
 ) }}
 
 {% set marks = {
-    'credits_built_at': 'select max(_built_at) from credits',
+    'ratings_built_at': 'select max(_built_at) from ratings',
     'employees_ingested_at': 'select max(ingested_at) from all_employees',
-    'interactions_ingested_at': 'select max(ingested_at) from interactions',
 } %}
 {% set incremental = is_incremental_over(marks) %}
 
 {#- the inputs, and the days changed since the last build: also read on their own first (read_span) -#}
 {% set inputs %}
-credits as not materialized (
+-- the credits, each with its customer (int_gaming_ratings: there, not here, the feedback and the
+-- interaction of each are looked up)
+ratings as not materialized (
 
-    select * from {{ ref('int_feedback_credits') }}
+    select * from {{ ref('int_gaming_ratings') }}
     where program = '{{ var("program") }}'
-
-),
-
-feedback as not materialized (
-
-    select * from {{ ref('stg_raw__feedback_responses') }}
-
-),
-
-interactions as not materialized (
-
-    select * from {{ ref('stg_raw__interactions') }}
 
 ),
 
@@ -116,16 +105,17 @@ changed_days as (
 
     -- (previous is constants, so that the indexes read only what is past the bounds)
     -- (markers too: withdrawn feedback keeps its time)
-    select (c.responded_at at time zone 'UTC')::date as day
-    from credits as c, previous
-    where c._built_at > coalesce(previous.credits_built_at, '-infinity')
+    -- (a rating is written again when its credit was, or when its interaction was loaded again)
+    select (r.responded_at at time zone 'UTC')::date as day
+    from ratings as r, previous
+    where r._built_at > coalesce(previous.ratings_built_at, '-infinity')
 
     union
 
-    -- a changed employee has the customer's address now
-    select (f.responded_at at time zone 'UTC')::date
-    from feedback as f
-    inner join all_employees as e on f.customer_email_hash = e.email_hash
+    -- a changed employee has the customer's address now (through the ratings' address index)
+    select (r.responded_at at time zone 'UTC')::date
+    from ratings as r
+    inner join all_employees as e on r.customer_email_hash = e.email_hash
     cross join previous
     where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
 
@@ -137,19 +127,6 @@ changed_days as (
     inner join all_employees as e on t.address_employee_id = e.employee_id
     cross join previous
     where t.program = '{{ var("program") }}' and e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
-
-    union
-
-    -- the customer of an interaction loaded or changed since, interaction by interaction through
-    -- the feedback's index (a lateral with `offset 0` is not flattened): as a join, the interactions
-    -- loaded since were estimated at a third of all, and all feedback was read into a hash
-    select (f.responded_at at time zone 'UTC')::date
-    from interactions as i
-    cross join lateral (
-        select fi.responded_at from feedback as fi where fi.interaction_id = i.interaction_id offset 0
-    ) as f
-    cross join previous
-    where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
 
 )
 {% endset %}
@@ -210,34 +187,30 @@ read_days as (
 rated as (
 
     select
-        c.response_id,
-        c.employee_id,
-        c.version_id,
-        c.responded_at,
-        (c.responded_at at time zone 'UTC')::date as flag_day,
-        c.interaction_id,
-        f.customer_email_hash,
-        coalesce(f.customer_email_hash, i.customer_id) as customer_key,
+        r.response_id,
+        r.employee_id,
+        r.version_id,
+        r.responded_at,
+        (r.responded_at at time zone 'UTC')::date as flag_day,
+        r.interaction_id,
+        r.customer_email_hash,
+        r.customer_key,
         {% if incremental %}
-            (c.responded_at at time zone 'UTC')::date in (select day from flag_days) as is_written
+            (r.responded_at at time zone 'UTC')::date in (select day from flag_days) as is_written
         {% else %}
             true as is_written
         {% endif %}
-    from credits as c
+    from ratings as r
     {% if incremental %}
-        -- (a join, not range by range: the days read span the repeat window before each changed
-        -- day, 63 days for one new day; at L that is 4 M credits, and looked up one by one in
-        -- the feedback and the interactions they took 488 s, where hashes of both read whole
-        -- take a few tens of seconds. On the day, not as time ranges: the planner put the ranges
-        -- last, and 10 M credits against 61 ranges was 634 M comparisons, 90 s at L)
-        inner join read_days as rd on (c.responded_at at time zone 'UTC')::date = rd.day
+        -- (on the day, not as time ranges: the planner put the ranges last, and 10 M credits
+        -- against 61 ranges was 634 M comparisons, 90 s at L; the span's bounds, constants, read
+        -- the days through the (program, responded_at) index)
+        inner join read_days as rd on (r.responded_at at time zone 'UTC')::date = rd.day
         cross join read_span as rs
     {% endif %}
-    inner join feedback as f on c.response_id = f.response_id
-    left join interactions as i on c.interaction_id = i.interaction_id
-    where c.employee_id is not null
+    where r.employee_id is not null
     {% if incremental %}
-        and c.responded_at >= rs.read_from and c.responded_at < rs.read_until
+        and r.responded_at >= rs.read_from and r.responded_at < rs.read_until
     {% endif %}
 
 ),
