@@ -289,8 +289,7 @@ def test_a_view_is_created_again_only_when_its_definition_changed(e2e):
 
 
 TABLE_MODELS = (
-    "int_tier_bonuses", "int_streak_bonuses",
-    "int_leaderboard_bonuses", "int_award_candidates", "fct_coaching_items",
+    "int_tier_bonuses", "int_leaderboard_bonuses", "int_award_candidates", "fct_coaching_items",
     "fct_employee_balances", "fct_leaderboard", "fct_award_funding", "fct_award_proposals",
 )
 
@@ -374,7 +373,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     with psycopg.connect(url) as conn:
         conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason) values ('R5', 't', 'test')")
     dbt.build(url, night="2026-10-31", program="e2e")
-    assert {"int_tier_bonuses", "int_streak_bonuses", "fct_employee_balances"} <= rebuilt(second)
+    assert {"int_tier_bonuses", "fct_employee_balances"} <= rebuilt(second)
     assert mart_written()[0] > written[0]  # the correction, to post
     incremental = contents(), mart_written()[1]
     assert any(row[4] == "correction" for row in incremental[1])  # R5's posted points reversed
@@ -385,7 +384,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     third = oids()
     dbt.build(url, night="2026-11-01", program="e2e")
     assert "fct_employee_balances" in rebuilt(third)  # (the tiers in force on the night)
-    assert "int_streak_bonuses" not in rebuilt(third)
+    assert "fct_coaching_items" not in rebuilt(third)
     # for raw tables loaded without triggers firing: every table, every build (docs/operations.md)
     fourth = oids()
     dbt.build(url, night="2026-11-01", program="e2e")

@@ -128,24 +128,34 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     # earlier periods' tallies: the same as counting over all history (an event numbered from 1 again in
     # November would reach `first_five_star` a second time). Publishing the night's entries does not make
     # the caps compute their periods again: the ledger posts what the caps computed, in their fill order.
+    # Streaks likewise: a run that reached the end of October goes on in November (Monday Nov 2 is
+    # November's first working day, so a run longer than a day there began in October).
     dbt.build(fresh_db, night="2026-11-02", program="demo")
     with psycopg.connect(fresh_db) as conn:
         incremental = conn.execute(EVENT_BONUSES).fetchall()
+        streaks = conn.execute(STREAKS).fetchall()
         caps = conn.execute(CAPS).fetchall()
         built = dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
                                   " group by 1").fetchall())
+        streaks_built = dict(conn.execute("select period, max(_built_at)"
+                                          " from intermediate.int_streak_bonuses_by_period group by 1").fetchall())
         caps_built_after = dict(conn.execute(CAPS_BUILT).fetchall())
     ledger = ledger_mart_rows(fresh_db)
     assert built["2026-10"] < built["2026-11"]  # October was not computed again
+    assert streaks_built["2026-10"] < streaks_built["2026-11"]
     assert any(r[1] == "2026-11" and r[4] for r in incremental)  # November's tallies
+    assert any(r[1] == "2026-11" and r[0] is None and r[5] > 1 for r in streaks)  # a run carried on
     assert caps_built_after["2026-10"] == caps_built["2026-10"]  # nor were October's caps
     dbt.build(fresh_db, night="2026-11-02", program="demo")  # nothing new: no period computed again
     with psycopg.connect(fresh_db) as conn:
         assert dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
                                  " group by 1").fetchall()) == built
+        assert dict(conn.execute("select period, max(_built_at) from intermediate.int_streak_bonuses_by_period"
+                                 " group by 1").fetchall()) == streaks_built
     dbt.build(fresh_db, night="2026-11-02", program="demo", full_refresh=True)
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute(EVENT_BONUSES).fetchall() == incremental
+        assert conn.execute(STREAKS).fetchall() == streaks
         assert conn.execute(CAPS).fetchall() == caps
     assert ledger_mart_rows(fresh_db) == ledger
 
@@ -154,6 +164,9 @@ CAPS = ("select entry_id, period, points, capped_points from intermediate.int_po
         " where program = 'demo' and entry_id is not null order by entry_id")
 CAPS_BUILT = ("select period, max(_built_at) from intermediate.int_points_capped_by_period"
               " where program = 'demo' group by 1")
+STREAKS = ("select entry_id, period, employee_id, source_id, working_day_no, run_days, points, effective_at"
+           " from intermediate.int_streak_bonuses_by_period where program = 'demo' and employee_id is not null"
+           " order by 2, 3, 1 nulls first")
 EVENT_BONUSES = ("select entry_id, period, entry_kind, employee_id, metric, events, points, effective_at"
                  " from intermediate.int_event_bonuses_by_period where program = 'demo' and employee_id is not null"
                  " order by 2, 4, 5, 1")
