@@ -83,6 +83,14 @@
     ({{ effective_at }})::timestamptz as effective_at
 {%- endmacro %}
 
+{#- bonus_entry's columns with no entry in them, but for `employee_id` (a literal or a column): the
+    rows a table of bonuses by period keeps beside its entries (tallies, last days, markers). -#}
+{% macro no_bonus_entry(employee_id) -%}
+    null::text, null::text, null::text, null::text, {{ employee_id }}, null::text, null::text,
+    null::numeric(9, 6), null::numeric(12, 2), null::numeric(8, 4), null::numeric(12, 2), null::numeric(12, 2),
+    null::text, null::text, null::integer, null::timestamptz
+{%- endmacro %}
+
 {# Whether an entry kind is paid as an instant award under a version's
    `awards.instant` list (jsonb): nominations, milestones, challenges. #}
 {% macro is_instant(entry_kind, instant_kinds) -%}

@@ -28,7 +28,10 @@ served as (
 
 ),
 
-feedback_events as (
+-- (not materialized, though read twice: a reader's bound on event_at then filters the capped points as
+-- they are read. Materialized, every feedback entry of all history was copied first: the positive
+-- feedback of one new month took 2.9 s at L that way, 0.78 s this way)
+feedback_events as not materialized (
 
     select
         employee_id,

@@ -51,13 +51,6 @@
     select * from {{ ref('stg_program__versions') }} where program = '{{ var("program") }}'
 {%- endset %}
 
-{#- the entry columns of a tally or marker row, around its employee_id -#}
-{% set no_entry_before_employee = 'null::text, null::text, null::text, null::text' %}
-{% set no_entry_after_employee -%}
-    null::text, null::text, null::numeric(9, 6), null::numeric(12, 2), null::numeric(8, 4), null::numeric(12, 2),
-    null::numeric(12, 2), null::text, null::text, null::integer, null::timestamptz
-{%- endset %}
-
 with
 
 events as not materialized (
@@ -232,7 +225,7 @@ union all
 
 -- the tallies
 select
-    '{{ var("program") }}'::text, t.period, {{ no_entry_before_employee }}, t.employee_id, {{ no_entry_after_employee }},
+    '{{ var("program") }}'::text, t.period, {{ no_bonus_entry('t.employee_id') }},
     t.metric, t.events, {{ watermark_columns(marks) }}, now()
 from (
     select period, employee_id, metric, count(*) as events
@@ -246,7 +239,7 @@ union all
 
 -- one marker for each stored period computed again, so that one left with nothing replaces its old rows
 select
-    '{{ var("program") }}'::text, s.period, {{ no_entry_before_employee }}, null::text, {{ no_entry_after_employee }},
+    '{{ var("program") }}'::text, s.period, {{ no_bonus_entry('null::text') }},
     null::text, null::bigint, {{ watermark_columns(marks) }}, now()
 from (
     select distinct t.period

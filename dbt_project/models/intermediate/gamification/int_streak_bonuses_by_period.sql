@@ -43,13 +43,6 @@
     select * from {{ ref('stg_program__versions') }} where program = '{{ var("program") }}'
 {%- endset %}
 
-{#- the entry columns of a last-day or marker row, around its employee_id -#}
-{% set no_entry_before_employee = 'null::text, null::text, null::text, null::text' %}
-{% set no_entry_after_employee -%}
-    null::text, null::text, null::numeric(9, 6), null::numeric(12, 2), null::numeric(8, 4), null::numeric(12, 2),
-    null::numeric(12, 2), null::text, null::text, null::integer, null::timestamptz
-{%- endset %}
-
 with
 
 events as not materialized (
@@ -201,7 +194,7 @@ union all
 
 -- each employee's last working day with positive feedback in each period, where their run stood
 select
-    '{{ var("program") }}'::text, l.period, {{ no_entry_before_employee }}, l.employee_id, {{ no_entry_after_employee }},
+    '{{ var("program") }}'::text, l.period, {{ no_bonus_entry('l.employee_id') }},
     l.working_day_no, l.run_days, {{ watermark_columns(marks) }}, now()
 from (
     select distinct on (employee_id, period) period, employee_id, working_day_no, run_days
@@ -215,7 +208,7 @@ union all
 
 -- one marker for each stored period computed again, so that one left with nothing replaces its old rows
 select
-    '{{ var("program") }}'::text, s.period, {{ no_entry_before_employee }}, null::text, {{ no_entry_after_employee }},
+    '{{ var("program") }}'::text, s.period, {{ no_bonus_entry('null::text') }},
     null::integer, null::bigint, {{ watermark_columns(marks) }}, now()
 from (
     select distinct t.period
