@@ -13,6 +13,9 @@
 -- its last build of the program, and those whose interaction was loaded or changed since (its
 -- customer can be another now). A response's rows replace its old ones (delete+insert), as in
 -- int_feedback_credits, which keeps a marker row for a response credited before and not now.
+-- The changed responses' credits, feedback and interactions are looked up by index (looked_up),
+-- unless the program changed: joined as a set, a day's 100 thousand were hashed against all
+-- credits and all feedback (10.8 M rows each; 23 to 46 s of an ordinary night at L).
 
 {{ config(
     materialized='incremental',
@@ -32,6 +35,9 @@
     'interactions_ingested_at': 'select max(ingested_at) from interactions',
 } %}
 {% set incremental = is_incremental_over(marks) %}
+{#- the changed credits, their feedback and their interaction are looked up by index, one by one
+    (looked_up), unless the program changed (every credit was written again) -#}
+{% set look_up = looks_up_changes(incremental) %}
 
 with
 
@@ -92,6 +98,12 @@ rated as (
         c.responded_at,
         f.customer_email_hash,
         coalesce(f.customer_email_hash, i.customer_id) as customer_key
+    {% if look_up -%}
+    from changed as ch
+    cross join {{ looked_up('credits', 'c', 'c.response_id = ch.response_id') }} as c
+    cross join {{ looked_up('feedback', 'f', 'f.response_id = c.response_id', 'f.customer_email_hash') }} as f
+    left join {{ looked_up('interactions', 'i', 'i.interaction_id = c.interaction_id', 'i.customer_id') }} as i on true
+    {%- else -%}
     from credits as c
     {% if incremental %}
         -- (a join, not `in`: the planner then sees how many there are, a day's or every one)
@@ -99,6 +111,7 @@ rated as (
     {% endif %}
     inner join feedback as f on c.response_id = f.response_id
     left join interactions as i on c.interaction_id = i.interaction_id
+    {%- endif %}
 
 )
 
