@@ -22,3 +22,9 @@
     end
     $plaudit_index$
 {%- endmacro %}
+
+{#- A post-hook that drops the index `<table>_<suffix>` this model no longer keeps (tables built
+    before it was given up still have it, and pay for it on every write). -#}
+{% macro drop_index_on(suffix) -%}
+    drop index if exists "{{ this.schema }}"."{{ this.identifier ~ '_' ~ suffix }}"
+{%- endmacro %}

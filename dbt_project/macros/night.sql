@@ -285,8 +285,9 @@ lateral (select {{ columns }} from {{ relation }} as {{ alias }} where {{ condit
 {#- Whether an incremental build looks up the keys it computes again (looked_up): true unless
     the night's program was loaded after this model's last build of it (or it has none), when every
     key is computed again and whole tables are better joined. Read now, a constant for Jinja; in a
-    unit test, false (its inputs are rows). -#}
-{% macro looks_up_changes(incremental) -%}
+    unit test, false (its inputs are rows). `built`: the column of this model's build time, or of
+    a time its build saw, later than the program's load on the night it was loaded (a mark). -#}
+{% macro looks_up_changes(incremental, built='_built_at') -%}
     {%- if model.resource_type == 'unit_test' -%}
         {{ return(false) }}
     {%- endif -%}
@@ -298,7 +299,7 @@ lateral (select {{ columns }} from {{ relation }} as {{ alias }} where {{ condit
     {%- set program_is = "program = '" ~ var('program') ~ "'" -%}
     {%- set result = run_query(
         "select coalesce((select max(loaded_at) from " ~ versions ~ " where " ~ program_is ~ ")"
-        ~ " <= (select _built_at from " ~ this ~ " where " ~ program_is ~ " order by _built_at desc limit 1), false)") -%}
+        ~ " <= (select max(" ~ built ~ ") from " ~ this ~ " where " ~ program_is ~ "), false)") -%}
     {{ return(result.rows[0][0]) }}
 {%- endmacro %}
 

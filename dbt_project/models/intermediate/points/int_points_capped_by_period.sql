@@ -20,6 +20,10 @@
 -- `_built_at` is when a period was last computed (int_event_bonuses_by_period reads
 -- the periods computed since its own last build).
 -- int_points_capped is this table for the night's program, without markers.
+-- The index on (program, effective_at) serves the points from a time on, which the streaks and
+-- the milestones read for the periods they compute (int_employee_events): 2.9 s at L without it,
+-- 0.12 s with it. It costs the night's insert about 0.4 s there (a month's 140 thousand rows:
+-- 1.7-2.2 s without, 2.3-2.4 s with).
 
 {{ config(
     materialized='incremental',
@@ -30,6 +34,7 @@
         "{{ index_on('period', 'program, period') }}",
         "{{ index_on('source', 'program, source_kind, source_id') }}",
         "{{ index_on('built', 'program, _built_at') }}",
+        "{{ index_on('effective', 'program, effective_at') }}",
     ],
 ) }}
 
