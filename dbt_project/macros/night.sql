@@ -255,6 +255,47 @@ previous as not materialized (
     (to_date({{ period }} || '-01', 'YYYY-MM-DD') + interval '1 month')::timestamp at time zone 'UTC' as ends_at
 {%- endmacro %}
 
+{#- The `from_period` CTE of a model incremental by period (the bonuses by period): the earliest
+    period to compute again and its bounds (all null: nothing to do), looked up first and written
+    in as constants (known_row). As a subquery it was a parameter: the planner read all the events,
+    and wrote the feedback events to disk, to find none were late enough (at L, 6.6 million rows
+    and 17 s of a night with nothing new); a null bound folds to false, and nothing is read.
+    `inputs`: the CTEs that `marks` and `changed` read, each followed by a comma. `changed`: selects
+    of the periods changed since the last build (`previous`), joined by `union all`. Every period
+    when the program was loaded since: `marks` has `program_loaded_at`. -#}
+{% macro from_period_cte(marks, inputs, changed) -%}
+from_period as not materialized (
+
+    {% call known_row(['period', 'starts_at', 'ends_at']) -%}
+    with
+
+    {{ inputs }}
+
+    {{ watermark_ctes(marks, true, from_latest_row=true) }}
+
+    earliest as (
+
+        select min(period) as period
+        from (
+            {{ changed }}
+
+            union all
+
+            -- everything
+            select '0000-01'
+            from previous, this_build
+            where previous.program_loaded_at is distinct from this_build.program_loaded_at
+        ) as changed
+
+    )
+
+    select earliest.period, {{ period_bounds('earliest.period') }}
+    from earliest
+    {%- endcall %}
+
+)
+{%- endmacro %}
+
 {#- The rows of `relation` whose `column` lies in one of the ranges [starts_at, ends_at) of
     `ranges`, range by range: a lateral with `offset 0` is not flattened into a join. Planned
     as a join, the ranges (estimated at a million rows when there are a handful) made whole

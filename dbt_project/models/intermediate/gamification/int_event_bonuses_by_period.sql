@@ -41,14 +41,25 @@
 } %}
 {% set incremental = is_incremental_over(marks) %}
 
-{% set capped_sql -%}
+{#- what the marks read: in the statement, and on their own first (from_period_cte) -#}
+{% set inputs -%}
+capped as not materialized (
+
     select * from {{ ref('int_points_capped_by_period') }} where program = '{{ var("program") }}'
-{%- endset %}
-{% set served_sql -%}
+
+),
+
+served as not materialized (
+
     select * from {{ ref('int_employee_served_events') }} where program = '{{ var("program") }}'
-{%- endset %}
-{% set versions_sql -%}
+
+),
+
+versions as (
+
     select * from {{ ref('stg_program__versions') }} where program = '{{ var("program") }}'
+
+),
 {%- endset %}
 
 with
@@ -59,11 +70,7 @@ events as not materialized (
 
 ),
 
-capped as not materialized ({{ capped_sql }}),
-
-served as not materialized ({{ served_sql }}),
-
-versions as ({{ versions_sql }}),
+{{ inputs }}
 
 milestones as (
 
@@ -91,28 +98,8 @@ counted_metrics as (
 
 {% if incremental %}
 
--- The earliest period to compute again (null: nothing to do), looked up first and written
--- in as constants (known_row). As a subquery it was a parameter: the planner read all the
--- events, and wrote the feedback events to disk, to find none were late enough (at L,
--- 6.6 million rows and 17 s of a night with nothing new); a null bound folds to false,
--- and nothing is read.
-from_period as not materialized (
-
-    {% call known_row(['period', 'starts_at', 'ends_at']) -%}
-    with
-
-    capped as not materialized ({{ capped_sql }}),
-
-    served as not materialized ({{ served_sql }}),
-
-    versions as ({{ versions_sql }}),
-
-    {{ watermark_ctes(marks, incremental, from_latest_row=true) }}
-
-    earliest as (
-
-        select min(period) as period
-        from (
+-- the earliest period to compute again (from_period_cte): from the periods changed since
+{% set changed %}
             select c.period
             from capped as c, previous
             where c._built_at > coalesce(previous.capped_built_at, '-infinity')
@@ -122,22 +109,8 @@ from_period as not materialized (
             select {{ period_of('least(s.event_at, s._replaced_event_at)') }}
             from served as s, previous
             where s._built_at > coalesce(previous.served_built_at, '-infinity')
-
-            union all
-
-            -- everything
-            select '0000-01'
-            from previous, this_build
-            where previous.program_loaded_at is distinct from this_build.program_loaded_at
-        ) as changed
-
-    )
-
-    select earliest.period, {{ period_bounds('earliest.period') }}
-    from earliest
-    {%- endcall %}
-
-),
+{% endset %}
+{{ from_period_cte(marks, inputs, changed) }},
 
 -- each employee's events of a metric before that period
 before as (

@@ -36,11 +36,19 @@
 } %}
 {% set incremental = is_incremental_over(marks) %}
 
-{% set capped_sql -%}
+{#- what the marks read: in the statement, and on their own first (from_period_cte) -#}
+{% set inputs -%}
+capped as not materialized (
+
     select * from {{ ref('int_points_capped_by_period') }} where program = '{{ var("program") }}'
-{%- endset %}
-{% set versions_sql -%}
+
+),
+
+versions as (
+
     select * from {{ ref('stg_program__versions') }} where program = '{{ var("program") }}'
+
+),
 {%- endset %}
 
 with
@@ -52,9 +60,7 @@ events as not materialized (
 
 ),
 
-capped as not materialized ({{ capped_sql }}),
-
-versions as ({{ versions_sql }}),
+{{ inputs }}
 
 streaks as (
 
@@ -67,42 +73,13 @@ streaks as (
 
 {% if incremental %}
 
--- The earliest period to compute again (null: nothing to do), looked up first and written in as
--- constants (known_row): a null bound folds to false, and nothing is read.
-from_period as not materialized (
-
-    {% call known_row(['period', 'starts_at', 'ends_at']) -%}
-    with
-
-    capped as not materialized ({{ capped_sql }}),
-
-    versions as ({{ versions_sql }}),
-
-    {{ watermark_ctes(marks, incremental, from_latest_row=true) }}
-
-    earliest as (
-
-        select min(period) as period
-        from (
+-- the earliest period to compute again (from_period_cte): from the periods changed since
+{% set changed %}
             select c.period
             from capped as c, previous
             where c._built_at > coalesce(previous.capped_built_at, '-infinity')
-
-            union all
-
-            -- everything
-            select '0000-01'
-            from previous, this_build
-            where previous.program_loaded_at is distinct from this_build.program_loaded_at
-        ) as changed
-
-    )
-
-    select earliest.period, {{ period_bounds('earliest.period') }}
-    from earliest
-    {%- endcall %}
-
-),
+{% endset %}
+{{ from_period_cte(marks, inputs, changed) }},
 
 -- where each employee's run stood before that period: their latest stored last day
 carried as (
