@@ -294,7 +294,7 @@ def test_incremental_attribution_handles_late_feedback_and_changed_participants(
 SERVED = ("select interaction_id, employee_id, version_id, event_at, _built_at"
           " from intermediate.int_employee_served_events where program = 'e2e' and event_at is not null"
           " order by 1, 2")
-CREDITS = ("select response_id, employee_id, credit_kind, attribution_model, attribution_weight"
+CREDITS = ("select response_id, employee_id, credit_kind, attribution_model, attribution_weight, queue"
            " from intermediate.int_feedback_credited order by 1, 2, 3")
 NAMES = ("select response_id, name_key from intermediate.int_feedback_comment_names"
          " where program = 'e2e' and name_key is not null order by 1, 2")
@@ -328,10 +328,10 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
             return conn.execute(sql, params).fetchall()
 
     def credits_of(response_id: str) -> list[tuple]:
-        return [r[1:] for r in read(CREDITS) if r[0] == response_id]
+        return [r[1:5] for r in read(CREDITS) if r[0] == response_id]
 
     def built(response_id: str) -> set:
-        return {r[0] for r in read("select _attributed_built_at from intermediate.int_feedback_credits"
+        return {r[0] for r in read("select _built_at from intermediate.int_feedback_credits"
                                    " where program = 'e2e' and response_id = %s", (response_id,))}
 
     # night 1: R12 on C1's ticket says "Dana", a name nobody has yet
@@ -388,18 +388,24 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     assert ("feedback", "R4", "C1", "feedback_points", Decimal("10.00")) in read(POINTS)
     assert built("R3") == r3_built  # Tom's credit does not depend on Carol
 
-    # night 4, nothing but I7 moving to the billing queue, where A1's rating is the only one, and Bob
-    # moving to another cost centre (no name or team changed: R1 and R10, which name him, stay as built)
+    # night 4, nothing but I7 moving to the billing queue, where A1's rating is the only one, I4 loaded
+    # again in the same queue, and Bob moving to another cost centre (no name or team changed: R1 and
+    # R10, which name him, stay as built)
     october = [r for r in read(FAIRNESS) if r[:2] == ("A1", "2026-10")]
-    r1_built, r10_built = built("R1"), built("R10")
+    r1_built, r10_built, r4_built, r13_built = built("R1"), built("R10"), built("R4"), built("R13")
+    assert {r[5] for r in read(CREDITS) if r[0] in ("R13", "R4")} == {"support"}
     (inbox / "interactions_move.csv").write_text(
-        INTERACTIONS + "I7,,C7,ticket,email,billing,2026-10-22T08:55:00Z,2026-10-22T10:00:00Z,2026-11-02T00:00:00Z\n")
+        INTERACTIONS + "I7,,C7,ticket,email,billing,2026-10-22T08:55:00Z,2026-10-22T10:00:00Z,2026-11-02T00:00:00Z\n"
+        "I4,,C4,ticket,email,support,2026-10-13T08:55:00Z,2026-10-13T10:00:00Z,2026-11-02T00:00:00Z\n")
     (inbox / "employees_bob.csv").write_text(
         HEADER + ",updated_at\nB1,Bob Agent,b1@staff.test.example,fr,M1,Support,CC-2,customer_service,Lyon,2021-01-01,"
         "active,,2026-11-02T00:00:00Z\n")
     nightly(night=date(2026, 11, 3), program="e2e")
     assert [r for r in read(FAIRNESS) if r[:2] == ("A1", "2026-10")] != october  # another baseline
     assert (built("R1"), built("R10")) == (r1_built, r10_built)
+    # R13's credit was written again with I7's new queue; R4's, on I4 in the same queue, was not
+    assert [r[5] for r in read(CREDITS) if r[0] == "R13"] == ["billing"]
+    assert built("R13") != r13_built and built("R4") == r4_built
     incremental = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)
 
     dbt.build(url, night="2026-11-03", program="e2e", full_refresh=True)

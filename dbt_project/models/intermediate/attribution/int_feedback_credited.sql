@@ -16,6 +16,7 @@ select
     channel,
     comment,
     interaction_id,
+    queue,
     responded_at
 from {{ ref('int_feedback_credits') }}
 where program = '{{ var("program") }}' and employee_id is not null

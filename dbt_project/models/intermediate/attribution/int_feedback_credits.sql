@@ -28,6 +28,10 @@
 -- The changed responses' names and participants are looked up by index (looked_up), unless the
 -- program changed: joined as sets, a day's 13 thousand named responses were hashed against all
 -- participants (38 M rows, 6.4 GB read; credits took 20 to 27 s of an ordinary night at L).
+-- Each credit carries its interaction's queue (the fairness baselines' group): a response is
+-- computed again when its interaction was loaded since with another queue than its credits have.
+-- (Fairness looked up the queue of each of the open month's credits every night: 525 thousand
+-- index reads, 11 to 92 s of an ordinary night at L.)
 
 {{ config(
     materialized='incremental',
@@ -45,11 +49,13 @@
     'attributed_built_at': 'select max(_built_at) from attributed_all',
     'names_built_at': 'select max(_built_at) from comment_names_all',
     'employees_ingested_at': 'select max(ingested_at) from employees',
+    'interactions_ingested_at': 'select max(ingested_at) from interactions',
 } %}
 {% set incremental = is_incremental_over(marks) %}
 {#- the changed responses' names and participants are looked up by index, one by one (looked_up),
     unless the program changed (attribution then wrote every response again) -#}
 {% set look_up = looks_up_changes(incremental) %}
+{% set program_is = "program = '" ~ var('program') ~ "'" %}
 
 with
 
@@ -84,6 +90,18 @@ participants as not materialized (
 employees as (
 
     select * from {{ ref('stg_raw__employees') }}
+
+),
+
+interactions as not materialized (
+
+    select * from {{ ref('stg_raw__interactions') }}
+
+),
+
+all_feedback as not materialized (
+
+    select * from {{ ref('stg_raw__feedback_responses') }}
 
 ),
 
@@ -164,6 +182,24 @@ changed as (
     inner join participants as p on a.interaction_id = p.interaction_id
     where cn.name_key is not null
         and p.employee_id in (select employee_id from changed_employees)
+
+    union
+
+    -- credits whose interaction was loaded since with another queue (a reload that keeps the queue,
+    -- or a new interaction's feedback, which is new itself, changes nothing here)
+    select f.response_id
+    from interactions as i
+    cross join previous
+    {% if look_up -%}
+    cross join {{ looked_up('all_feedback', 'f', 'f.interaction_id = i.interaction_id', 'f.response_id') }} as f
+    cross join {{ looked_up(this, 'c', 'c.' ~ program_is ~ ' and c.response_id = f.response_id and c.employee_id is not null',
+        'c.queue') }} as c
+    {%- else -%}
+    inner join all_feedback as f on i.interaction_id = f.interaction_id
+    inner join {{ this }} as c on f.response_id = c.response_id and c.{{ program_is }} and c.employee_id is not null
+    {%- endif %}
+    where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
+        and c.queue is distinct from i.queue
 
 ),
 
@@ -344,10 +380,18 @@ named as (
 
 feedback as (
 
-    select distinct on (response_id)
-        response_id, version_id, feedback_kind, score, channel, comment, interaction_id, responded_at
-    from attributed
-    order by response_id
+    select f.*, i.queue
+    from (
+        select distinct on (response_id)
+            response_id, version_id, feedback_kind, score, channel, comment, interaction_id, responded_at
+        from attributed
+        order by response_id
+    ) as f
+    {% if look_up -%}
+    left join {{ looked_up('interactions', 'i', 'i.interaction_id = f.interaction_id', 'i.queue') }} as i on true
+    {%- else -%}
+    left join interactions as i on f.interaction_id = i.interaction_id
+    {%- endif %}
 
 ),
 
@@ -393,6 +437,7 @@ select
     f.channel,
     f.comment,
     f.interaction_id,
+    f.queue,
     f.responded_at,
     {{ watermark_columns(marks) }},
     now() as _built_at
@@ -408,11 +453,10 @@ union all
 -- drop the view int_feedback_credited with it)
 select
     '{{ var("program") }}'::text, t.response_id, null, null, null, null, null::numeric(9, 6), null, null, null, null,
-    null, t.responded_at, {{ watermark_columns(marks) }},
+    null, null, t.responded_at, {{ watermark_columns(marks) }},
     now()
 from (
     -- (a marker keeps the time of the feedback: the models by period look at that period again)
-    {% set program_is = "program = '" ~ var('program') ~ "'" -%}
     select gone.response_id, max(prev.responded_at) as responded_at
     from (
         {% if look_up -%}

@@ -18,8 +18,9 @@
 -- Incremental by period: every term is computed within one period, so a build
 -- computes again only the periods that can have changed since this model's last
 -- build of the program: those of the credits written since (new, recomputed or
--- withdrawn feedback), of the feedback of employees loaded or changed since, and of
--- the feedback on interactions loaded or changed since (their queue). A period
+-- withdrawn feedback, or feedback whose interaction moved to another queue: each
+-- credit carries its interaction's queue) and of the feedback of employees loaded or
+-- changed since. A period
 -- computed again replaces its rows (delete+insert on program and period); one left
 -- with nobody gets a marker row (no employee). int_employee_fairness is this table
 -- for the night's program, without markers, with `is_final` for the night.
@@ -37,10 +38,8 @@
 {% set marks = {
     'credits_built_at': 'select max(_built_at) from credits',
     'employees_ingested_at': 'select max(ingested_at) from employees',
-    'interactions_ingested_at': 'select max(ingested_at) from interactions',
 } %}
 {% set incremental = is_incremental_over(marks) %}
-{% set look_up = looks_up_changes(incremental, '_credits_built_at') %}
 
 with
 
@@ -48,18 +47,6 @@ credits as not materialized (
 
     select * from {{ ref('int_feedback_credits') }}
     where program = '{{ var("program") }}'
-
-),
-
-interactions as not materialized (
-
-    select * from {{ ref('stg_raw__interactions') }}
-
-),
-
-feedback as not materialized (
-
-    select * from {{ ref('stg_raw__feedback_responses') }}
 
 ),
 
@@ -86,23 +73,6 @@ changed_periods as (
     inner join employees as e on c.employee_id = e.employee_id
     cross join previous
     where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
-
-    union
-
-    select {{ period_of('c.responded_at') }}
-    {% if look_up -%}
-    -- (their feedback, then its credits, looked up by index: joined, all credits were hashed, 8.9 s
-    -- at L for a day's 172 thousand interactions)
-    from interactions as i
-    cross join previous
-    cross join {{ looked_up('feedback', 'f', 'f.interaction_id = i.interaction_id', 'f.response_id') }} as f
-    cross join {{ looked_up('credits', 'c', 'c.response_id = f.response_id', 'c.responded_at') }} as c
-    {%- else -%}
-    from credits as c
-    inner join interactions as i on c.interaction_id = i.interaction_id
-    cross join previous
-    {%- endif %}
-    where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
 
 ),
 
@@ -160,9 +130,8 @@ scored as (
         {{ normalised_score('c.feedback_kind', 'c.score') }} as x,
         {{ period_of('c.responded_at') }} as period,
         c.channel,
-        i.queue
+        c.queue
     from credited as c
-    left join interactions as i on c.interaction_id = i.interaction_id
     inner join employee_versions as e
         on c.employee_id = e.employee_id
         and c.responded_at >= e.valid_from
