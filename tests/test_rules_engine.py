@@ -495,11 +495,18 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
     assert days[0] == date(2026, 10, 19) and date(2026, 11, 18) in days and date(2026, 10, 6) not in days
     same_as_full_rebuild("2026-11-01")
 
-    # night 3: I9 was C8's (R7, on Nov 2, is C1's second rating of A1 and B1 since Oct 5)
+    # night 3: I9 was C8's (R7, on Nov 2, is C1's second rating of A1 and B1 since Oct 5); I4 is loaded
+    # again, still C4's: R14's rating is written again, R4's is not
+    def rating_built(response_id: str) -> list[tuple]:
+        return read("select _built_at from intermediate.int_gaming_ratings"
+                    f" where program = 'e2e' and response_id = '{response_id}'")
+    r4_rating, r14_rating = rating_built("R4"), rating_built("R14")
     (inbox / "interactions_fix.csv").write_text(
-        INTERACTIONS + "I9,,C8,chat,web,support,2026-10-18T08:55:00Z,2026-10-18T10:00:00Z,2026-11-02T00:00:00Z\n")
+        INTERACTIONS + "I9,,C8,chat,web,support,2026-10-18T08:55:00Z,2026-10-18T10:00:00Z,2026-11-02T00:00:00Z\n"
+        "I4,,C4,ticket,email,support,2026-10-13T08:55:00Z,2026-10-13T10:00:00Z,2026-11-02T00:00:00Z\n")
     nightly(night=date(2026, 11, 2), program="e2e")
     assert flags() == [("own_address", "R11", "A1"), ("repeat_rater", "R7", "A1"), ("repeat_rater", "R7", "B1")]
+    assert rating_built("R4") == r4_rating and rating_built("R14") != r14_rating and r4_rating
     same_as_full_rebuild("2026-11-02")  # R5 earns again: October's caps were computed again
 
     # night 4: A1's address is another now

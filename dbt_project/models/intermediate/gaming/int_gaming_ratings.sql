@@ -10,8 +10,8 @@
 -- is looked up once, when the credit is written, and the flags read a narrow table by time.
 --
 -- Incremental by response: a build writes again the responses whose credits were written since
--- its last build of the program, and those whose interaction was loaded or changed since (its
--- customer can be another now). A response's rows replace its old ones (delete+insert), as in
+-- its last build of the program, and those whose interaction was loaded or changed since with
+-- another customer than their rows have (a reload that keeps the customer writes nothing). A response's rows replace its old ones (delete+insert), as in
 -- int_feedback_credits, which keeps a marker row for a response credited before and not now.
 -- The changed responses' credits, feedback and interactions are looked up by index (looked_up),
 -- unless the program changed: joined as a set, a day's 100 thousand were hashed against all
@@ -73,16 +73,19 @@ changed as (
 
     union
 
-    -- the feedback of an interaction loaded or changed since, interaction by interaction through the
-    -- feedback's index (a lateral with `offset 0` is not flattened): as a join, the interactions
-    -- loaded since were estimated at a third of all, and all feedback was read into a hash
+    -- the rated feedback of an interaction loaded or changed since whose customer is another now,
+    -- interaction by interaction through the feedback's index, then this table's (looked_up): as a
+    -- join, the interactions loaded since were estimated at a third of all, and all feedback was
+    -- read into a hash
+    {% set program_is = "program = '" ~ var('program') ~ "'" -%}
     select f.response_id
     from interactions as i
-    cross join lateral (
-        select fi.response_id from feedback as fi where fi.interaction_id = i.interaction_id offset 0
-    ) as f
+    cross join {{ looked_up('feedback', 'f', 'f.interaction_id = i.interaction_id', 'f.response_id') }} as f
+    cross join {{ looked_up(this, 'r', 'r.' ~ program_is ~ ' and r.response_id = f.response_id',
+        'r.customer_key, r.customer_email_hash') }} as r
     cross join previous
     where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
+        and r.customer_key is distinct from coalesce(r.customer_email_hash, i.customer_id)
 
 ),
 
