@@ -450,9 +450,9 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
     prog.write_text(prog.read_text() + "gaming:\n  repeat_rater: {max_ratings: 1, days: 30}\n")
     inbox = tmp_path / "inbox"
 
-    def read(sql: str) -> list[tuple]:
+    def read(sql: str, params: tuple | None = None) -> list[tuple]:
         with psycopg.connect(url) as conn:
-            return conn.execute(sql).fetchall()
+            return conn.execute(sql, params).fetchall()
 
     def flags() -> list[tuple]:
         return [(kind, source, employee) for kind, _, source, employee, _ in read(FLAGS)]
@@ -499,7 +499,7 @@ def test_incremental_gaming_flags_follow_late_ratings_moved_customers_and_change
     # again, still C4's: R14's rating is written again, R4's is not
     def rating_built(response_id: str) -> list[tuple]:
         return read("select _built_at from intermediate.int_gaming_ratings"
-                    f" where program = 'e2e' and response_id = '{response_id}'")
+                    " where program = 'e2e' and response_id = %s", (response_id,))
     r4_rating, r14_rating = rating_built("R4"), rating_built("R14")
     (inbox / "interactions_fix.csv").write_text(
         INTERACTIONS + "I9,,C8,chat,web,support,2026-10-18T08:55:00Z,2026-10-18T10:00:00Z,2026-11-02T00:00:00Z\n"
