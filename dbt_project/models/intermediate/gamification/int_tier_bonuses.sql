@@ -39,23 +39,43 @@ rolling as (
 
 ),
 
-reached as (
+-- the highest rolling points before each entry under the same version: a tier's threshold is crossed
+-- where it is above that and not above the entry's (in the order the window above leaves, so sorted
+-- within each employee only)
+crossed as (
 
     select
         r.employee_id,
-        t.tier_name,
-        t.bonus_points,
+        r.effective_at,
+        r.rolling_points,
         v.version_id,
-        min(r.effective_at) as reached_at
+        max(r.rolling_points) over (
+            partition by r.employee_id, v.version_id order by r.effective_at
+            rows between unbounded preceding and 1 preceding
+        ) as highest_before
     from rolling as r
     inner join versions as v
         on (r.effective_at at time zone 'UTC')::date >= v.effective_from
         and (r.effective_at at time zone 'UTC')::date < v.effective_to
+
+),
+
+-- the first entry under each version whose rolling points reach the tier: one row per employee,
+-- version and tier reached (joined to every tier each entry reached, 11.9 M rows at L, grouped)
+reached as (
+
+    select
+        c.employee_id,
+        t.tier_name,
+        t.bonus_points,
+        c.version_id,
+        c.effective_at as reached_at
+    from crossed as c
     inner join tiers as t
-        on v.version_id = t.version_id
-        and r.rolling_points >= t.min_points
+        on c.version_id = t.version_id
+        and c.rolling_points >= t.min_points
+        and (c.highest_before is null or c.highest_before < t.min_points)
     where t.bonus_points > 0
-    group by r.employee_id, t.tier_name, t.bonus_points, v.version_id
 
 ),
 

@@ -11,8 +11,9 @@
 --
 -- Incremental by response: a build writes again the responses whose credits were written since
 -- its last build of the program, and those whose interaction was loaded or changed since with
--- another customer than their rows have (a reload that keeps the customer writes nothing). A response's rows replace its old ones (delete+insert), as in
--- int_feedback_credits, which keeps a marker row for a response credited before and not now.
+-- another customer than their rows have (a reload that keeps the customer writes nothing). A
+-- response's rows replace its old ones (delete+insert), as in int_feedback_credits, which keeps a
+-- marker row for a response credited before and not now.
 -- The changed responses' credits, feedback and interactions are looked up by index (looked_up),
 -- unless the program changed: joined as a set, a day's 100 thousand were hashed against all
 -- credits and all feedback (10.8 M rows each; 23 to 46 s of an ordinary night at L).
