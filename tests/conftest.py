@@ -157,6 +157,27 @@ def ledger_mart_rows() -> Callable[[str], list[tuple]]:
     return _ledger_mart_rows
 
 
+def _plaudit_in_process(*args: str, ok: bool = True):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from plaudit.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    if ok:
+        assert result.exit_code == 0, f"plaudit {' '.join(args)}: {result.exception!r}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture()
+def plaudit_in_process() -> Callable[..., object]:
+    """`plaudit ARGS` run in this process, through typer's CliRunner (the code the command runs): a
+    new process spends 15 to 20 s on its imports and its first dbt build. Its result has `exit_code`,
+    `stdout`, `stderr`, `output` and `exception`; with `ok` (the default) a non-zero exit fails the
+    test with the command, its error and the end of its stderr. The environment is the test's: set
+    PLAUDIT_* with monkeypatch first."""
+    return _plaudit_in_process
+
+
 class SmtpSink:
     """A real SMTP server's handler: answers DATA from a script ("451 ...", "550 ..."), then 250 OK."""
 

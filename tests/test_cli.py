@@ -38,7 +38,8 @@ def test_program_validate_names_file_line_and_field(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_json_twice_posts_nothing_the_second_time(empty_database, tmp_path, prefect_harness, monkeypatch):
+def test_run_json_twice_posts_nothing_the_second_time(empty_database, tmp_path, prefect_harness, monkeypatch,
+                                                        plaudit_in_process):
     from prefect.settings import PREFECT_API_URL
 
     inbox = tmp_path / "inbox"
@@ -64,16 +65,10 @@ def test_run_json_twice_posts_nothing_the_second_time(empty_database, tmp_path, 
     emails = sorted((tmp_path / "out" / "emails").glob("*.eml"))
     before = [p.read_bytes() for p in emails]
 
-    # the second run in this process (the same command through typer's CliRunner): a new process
-    # spends 15 to 20 s on its imports and its first dbt build
-    from typer.testing import CliRunner
-
-    from plaudit.cli import app
-
+    # the second run in this process (the same command, plaudit_in_process)
     for name in ("PLAUDIT_DB_NAME", "PLAUDIT_INBOX_DIR", "PLAUDIT_PROGRAMS_DIR", "PLAUDIT_OUT_DIR"):
         monkeypatch.setenv(name, env[name])
-    second = CliRunner().invoke(app, ["run", "--night", "2026-10-31", "--program", "e2e", "--json"])
-    assert second.exit_code == 0, f"{second.exception!r}\n{second.stderr[-3000:]}"
+    second = plaudit_in_process("run", "--night", "2026-10-31", "--program", "e2e", "--json")
     s2 = json.loads(second.stdout)
     assert (s2["ledger_entries_posted"], s2["emails_written"], s2["rows_ingested"]) == (0, 0, 0)
     assert [p.read_bytes() for p in sorted((tmp_path / "out" / "emails").glob("*.eml"))] == before

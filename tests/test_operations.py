@@ -98,18 +98,9 @@ def test_config_show_masks_every_secret(tmp_path):
 
 
 @pytest.mark.slow
-def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(e2e):
-    """The commands run in this process (typer's CliRunner: the code `plaudit backfill` runs). A new
-    process for each would spend 15 to 20 s on its imports and its first dbt build."""
-    from typer.testing import CliRunner
-
-    from plaudit.cli import app
-
-    def plaudit(*args: str):
-        r = CliRunner().invoke(app, list(args))
-        assert r.exit_code == 0, f"{r.exception!r}\n{r.stderr[-2000:]}"
-        return r
-
+def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(e2e, plaudit_in_process):
+    """The commands run in this process (plaudit_in_process: the code `plaudit backfill` runs)."""
+    plaudit = plaudit_in_process
     plaudit("backfill", "--from", "2026-10-30", "--to", "2026-10-30", "--program", "e2e")
     # as if interrupted after the first night: the next backfill runs only the rest
     rest = plaudit("backfill", "--from", "2026-10-30", "--to", "2026-11-01", "--program", "e2e", "--json")

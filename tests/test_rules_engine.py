@@ -13,14 +13,12 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from flows.digests import weekly_digest
 from flows.nightly import nightly
 from flows.publish.retractions import retract
 from flows.transform import dbt
 from plaudit import program as program_schema
-from plaudit.cli import app
 from plaudit.demo_data import generate
 from plaudit.errors import GateFailed
 
@@ -31,7 +29,8 @@ ENTRY_KINDS = {"feedback_points", "nomination_points", "streak_bonus", "mileston
 
 @pytest.mark.slow
 def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path, prefect_harness,
-                                                               balances_off_the_ledger, ledger_mart_rows):
+                                                               balances_off_the_ledger, ledger_mart_rows,
+                                                               plaudit_in_process):
     generate(tmp_path / "inbox")
     summary = nightly(night=date(2026, 10, 31), program="demo")
     assert summary["ledger_entries_posted"] > 1000 and summary["rows_quarantined"] == 0
@@ -88,16 +87,13 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
             " and body_text like '%%Milestones reached%%' limit 1").fetchone()
     assert re.search(r"- .+: (milestone: |reached |streak: |challenge completed: ).+\(\+\d+ points\)", broadcast)
 
-    cli = CliRunner()
-    r = cli.invoke(app, ["explain", "ledger", capped_entry[:10]])
-    assert r.exit_code == 0, r.output
+    r = plaudit_in_process("explain", "ledger", capped_entry[:10])
     assert re.search(r"rule\s+\w+: \w+ \d+–\d+ → [\d.]+ points", r.output)
     assert "held back by the caps" in r.output and "share 1.000000" in r.output
     assert "@" not in r.output.split("comment", 1)[1].splitlines()[0]  # no customer address
-    r = cli.invoke(app, ["explain", "award", award_id, "--json"])
-    assert r.exit_code == 0, r.output
+    r = plaudit_in_process("explain", "award", award_id, "--json")
     assert '"monthly_budget_minor": 95000' in r.output and '"entries_by_kind"' in r.output
-    r = cli.invoke(app, ["explain", "award", "nope"])
+    r = plaudit_in_process("explain", "award", "nope", ok=False)
     assert r.exit_code != 0 and "no award 'nope'" in str(r.exception)  # main() prints it
 
     # dbt docs generate succeeds and catalogs every mart column
@@ -110,9 +106,8 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
     # a program diff computes both files and publishes nothing
     new = tmp_path / "new.yml"
     new.write_text((ROOT / "programs" / "demo.yml").read_text().replace('per_month: "250"', 'per_month: "100"'))
-    r = cli.invoke(app, ["program", "diff", str(ROOT / "programs" / "demo.yml"), str(new),
-                         "--period", "2026-10", "--json"])
-    assert r.exit_code == 0, r.output
+    r = plaudit_in_process("program", "diff", str(ROOT / "programs" / "demo.yml"), str(new), "--period", "2026-10",
+                           "--json")
     d = json.loads(r.output[r.output.index("{"):])
     assert Decimal(d["totals"]["new_points"]) < Decimal(d["totals"]["old_points"])
     assert d["totals"]["employees_changed"] > 0
