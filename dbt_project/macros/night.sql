@@ -323,6 +323,12 @@ from_period as not materialized (
 lateral (select {{ columns }} from {{ relation }} as {{ alias }} where {{ condition }} offset 0)
 {%- endmacro %}
 
+{#- The condition on the night's program, `program = '<program>'` (`<alias>.program = …` with an
+    alias), for SQL written as Jinja strings: looked_up's conditions, run_query's queries. -#}
+{% macro program_is(alias=none) -%}
+    {{- return((alias ~ '.' if alias else '') ~ "program = '" ~ var('program') ~ "'") -}}
+{%- endmacro %}
+
 {#- Whether an incremental build looks up the keys it computes again (looked_up): true unless
     the night's program was loaded after this model's last build of it (or it has none), when every
     key is computed again and whole tables are better joined. Read now, a constant for Jinja; in a
@@ -337,10 +343,9 @@ lateral (select {{ columns }} from {{ relation }} as {{ alias }} where {{ condit
     {%- if not incremental or not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set program_is = "program = '" ~ var('program') ~ "'" -%}
     {%- set result = run_query(
-        "select coalesce((select max(loaded_at) from " ~ versions ~ " where " ~ program_is ~ ")"
-        ~ " <= (select max(" ~ built ~ ") from " ~ this ~ " where " ~ program_is ~ "), false)") -%}
+        "select coalesce((select max(loaded_at) from " ~ versions ~ " where " ~ program_is() ~ ")"
+        ~ " <= (select max(" ~ built ~ ") from " ~ this ~ " where " ~ program_is() ~ "), false)") -%}
     {{ return(result.rows[0][0]) }}
 {%- endmacro %}
 

@@ -12,7 +12,7 @@
     history these tests cost every night what the whole table costs to read (at L, ten million
     rows a table: see bench/RESULTS.md). -#}
 {% macro latest_build(relation) -%}
-    {%- set program = "program = '" ~ var('program') ~ "'" -%}
+    {%- set program = program_is() -%}
     {%- set latest_query = "select max(_built_at) as built_at from " ~ relation ~ " where " ~ program -%}
     {%- if execute and flags.WHICH == 'build' -%}
         {%- set latest_query = "select coalesce((select started_at from plaudit.dbt_invocations"

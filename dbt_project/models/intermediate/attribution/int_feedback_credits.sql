@@ -55,7 +55,6 @@
 {#- the changed responses' names and participants are looked up by index, one by one (looked_up),
     unless the program changed (attribution then wrote every response again) -#}
 {% set look_up = looks_up_changes(incremental) %}
-{% set program_is = "program = '" ~ var('program') ~ "'" %}
 
 with
 
@@ -192,11 +191,11 @@ changed as (
     cross join previous
     {% if look_up -%}
     cross join {{ looked_up('all_feedback', 'f', 'f.interaction_id = i.interaction_id', 'f.response_id') }} as f
-    cross join {{ looked_up(this, 'c', 'c.' ~ program_is ~ ' and c.response_id = f.response_id and c.employee_id is not null',
+    cross join {{ looked_up(this, 'c', program_is('c') ~ ' and c.response_id = f.response_id and c.employee_id is not null',
         'c.queue') }} as c
     {%- else -%}
     inner join all_feedback as f on i.interaction_id = f.interaction_id
-    inner join {{ this }} as c on f.response_id = c.response_id and c.{{ program_is }} and c.employee_id is not null
+    inner join {{ this }} as c on f.response_id = c.response_id and {{ program_is('c') }} and c.employee_id is not null
     {%- endif %}
     where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
         and c.queue is distinct from i.queue
@@ -462,21 +461,21 @@ from (
         {% if look_up -%}
         select p.response_id
         from changed as ch
-        cross join {{ looked_up(this, 'p', 'p.' ~ program_is ~ ' and p.response_id = ch.response_id and p.employee_id is not null',
+        cross join {{ looked_up(this, 'p', program_is('p') ~ ' and p.response_id = ch.response_id and p.employee_id is not null',
             'p.response_id') }} as p
         {%- else -%}
         select p.response_id from {{ this }} as p
         inner join changed as ch on p.response_id = ch.response_id
-        where p.{{ program_is }} and p.employee_id is not null
+        where {{ program_is('p') }} and p.employee_id is not null
         {%- endif %}
         except
         select response_id from attributed
     ) as gone
     {% if look_up -%}
-    cross join {{ looked_up(this, 'prev', 'prev.' ~ program_is ~ ' and prev.response_id = gone.response_id',
+    cross join {{ looked_up(this, 'prev', program_is('prev') ~ ' and prev.response_id = gone.response_id',
         'prev.responded_at') }} as prev
     {%- else -%}
-    inner join {{ this }} as prev on prev.response_id = gone.response_id and prev.{{ program_is }}
+    inner join {{ this }} as prev on prev.response_id = gone.response_id and {{ program_is('prev') }}
     {%- endif %}
     group by gone.response_id
 ) as t

@@ -183,7 +183,7 @@ left join served as s on t.interaction_id = s.interaction_id and t.employee_id =
 {% if incremental %}
     {% if look_up -%}
     -- (joined, the old rows were hashed whole: 32.8 M at L, 15.7 s of the Nov 11 night)
-    left join {{ looked_up(this, 'old', "old.program = '" ~ var('program') ~ "' and old.interaction_id = t.interaction_id"
+    left join {{ looked_up(this, 'old', program_is('old') ~ " and old.interaction_id = t.interaction_id"
         ~ " and old.employee_id = t.employee_id", 'old.event_at, old._replaced_event_at') }} as old on true
     {%- else -%}
     left join {{ this }} as old

@@ -78,11 +78,10 @@ changed as (
     -- interaction by interaction through the feedback's index, then this table's (looked_up): as a
     -- join, the interactions loaded since were estimated at a third of all, and all feedback was
     -- read into a hash
-    {% set program_is = "program = '" ~ var('program') ~ "'" -%}
     select f.response_id
     from interactions as i
     cross join {{ looked_up('feedback', 'f', 'f.interaction_id = i.interaction_id', 'f.response_id') }} as f
-    cross join {{ looked_up(this, 'r', 'r.' ~ program_is ~ ' and r.response_id = f.response_id',
+    cross join {{ looked_up(this, 'r', program_is('r') ~ ' and r.response_id = f.response_id',
         'r.customer_key, r.customer_email_hash') }} as r
     cross join previous
     where i.ingested_at > coalesce(previous.interactions_ingested_at, '-infinity')
