@@ -130,14 +130,19 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
         incremental = conn.execute(EVENT_BONUSES).fetchall()
         streaks = conn.execute(STREAKS).fetchall()
         caps = conn.execute(CAPS).fetchall()
+        tiers = conn.execute(TIERS).fetchall()
         built = dict(conn.execute("select period, max(_built_at) from intermediate.int_event_bonuses_by_period"
                                   " group by 1").fetchall())
         streaks_built = dict(conn.execute("select period, max(_built_at)"
                                           " from intermediate.int_streak_bonuses_by_period group by 1").fetchall())
+        tiers_built = dict(conn.execute("select period, max(_built_at)"
+                                        " from intermediate.int_tier_bonuses_by_period group by 1").fetchall())
         caps_built_after = dict(conn.execute(CAPS_BUILT).fetchall())
     ledger = ledger_mart_rows(fresh_db)
     assert built["2026-10"] < built["2026-11"]  # October was not computed again
     assert streaks_built["2026-10"] < streaks_built["2026-11"]
+    assert tiers_built["2026-10"] < tiers_built["2026-11"]  # the tiers go on from October's stored points
+    assert any(r[1] == "2026-11" and r[0] for r in tiers)  # a tier reached in November
     assert any(r[1] == "2026-11" and r[4] for r in incremental)  # November's tallies
     assert any(r[1] == "2026-11" and r[0] is None and r[5] > 1 for r in streaks)  # a run carried on
     assert caps_built_after["2026-10"] == caps_built["2026-10"]  # nor were October's caps
@@ -152,9 +157,13 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
         assert conn.execute(EVENT_BONUSES).fetchall() == incremental
         assert conn.execute(STREAKS).fetchall() == streaks
         assert conn.execute(CAPS).fetchall() == caps
+        assert conn.execute(TIERS).fetchall() == tiers
     assert ledger_mart_rows(fresh_db) == ledger
 
 
+TIERS = ("select entry_id, period, employee_id, source_id, effective_at, month_points, leaderboard_points"
+         " from intermediate.int_tier_bonuses_by_period where program = 'demo' and employee_id is not null"
+         " order by period, employee_id, entry_id nulls first")
 CAPS = ("select entry_id, period, points, capped_points from intermediate.int_points_capped_by_period"
         " where program = 'demo' and entry_id is not null order by entry_id")
 CAPS_BUILT = ("select period, max(_built_at) from intermediate.int_points_capped_by_period"
@@ -325,6 +334,10 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     def credits_of(response_id: str) -> list[tuple]:
         return [r[1:5] for r in read(CREDITS) if r[0] == response_id]
 
+    def state() -> tuple:  # what each night's checks compare with a full rebuild
+        return (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED), read(COACHING),
+                read(TIERS_OF_E2E))
+
     def built(response_id: str) -> set:
         return {r[0] for r in read("select _built_at from intermediate.int_feedback_credits"
                                    " where program = 'e2e' and response_id = %s", (response_id,))}
@@ -401,14 +414,15 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
     # R13's credit was written again with I7's new queue; R4's, on I4 in the same queue, was not
     assert [r[5] for r in read(CREDITS) if r[0] == "R13"] == ["billing"]
     assert built("R13") != r13_built and built("R4") == r4_built
-    incremental = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)
+    assert ("R13", "A1", "M1") in {r[1:4] for r in read(COACHING)}  # A1's CSAT 1: a coaching item for M1
+    incremental = state()
 
     dbt.build(url, night="2026-11-03", program="e2e", full_refresh=True)
-    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == incremental
+    assert state() == incremental
 
     # an earlier night again: R10 and R7 (Nov 1st and 2nd) earn nobody; their rows go
     dbt.build(url, night="2026-10-31", program="e2e")
-    earlier = read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)
+    earlier = state()
     assert not {"R10", "R7"} & {r[0] for r in earlier[0]}
     assert "N2" not in {r[1] for r in earlier[3]}  # nor does N2
     assert "2026-11" not in {r[1] for r in earlier[2]}  # November's fairness rows went with them
@@ -416,13 +430,16 @@ def test_incremental_credits_follow_new_feedback_new_names_and_changed_employees
                 " and response_id = 'R10' and employee_id is null") == [(1,)]  # its marker
     # the later night again: the responses marked past the night come back
     dbt.build(url, night="2026-11-03", program="e2e")
-    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == incremental
+    assert state() == incremental
     dbt.build(url, night="2026-10-31", program="e2e")
-    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == earlier
+    assert state() == earlier
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
-    assert (read(CREDITS), read(NAMES), read(FAIRNESS), read(POINTS), read(CAPPED)) == earlier
+    assert state() == earlier
 
 
+COACHING = "select coaching_item_id, response_id, employee_id, manager_id, score from marts.fct_coaching_items order by 1"
+TIERS_OF_E2E = ("select entry_id, period, employee_id, source_id, month_points from intermediate.int_tier_bonuses_by_period"
+                " where program = 'e2e' and employee_id is not null order by period, employee_id, entry_id nulls first")
 FLAGS = ("select flag_kind, source_kind, source_id, employee_id, detail from intermediate.int_gaming_flags"
          " order by 1, 2, 3, 4")
 BALANCES = ("select employee_id, balance_points, entry_count, last_entry_at, rolling_12m_points, tier_name,"

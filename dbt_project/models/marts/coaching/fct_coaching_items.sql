@@ -2,43 +2,23 @@
 -- coaching digest: no negative points, a conversation instead. Detractor:
 -- CSAT or stars 1–2, NPS 0–6, CES 1–3, thumbs down. The manager is the one in the
 -- employee's record valid when the feedback was given.
+--
+-- A view of int_coaching_items (incremental by response): its items of the night's program whose
+-- employee had a record at the time. The weekly digest reads a week of it, through that table's
+-- index on (program, responded_at).
 
-with
-
-attributed as (
-
-    select * from {{ ref('int_feedback_attributed') }}
-    -- this program's attributions; rows without an employee only mark "nobody to credit"
-    where program = '{{ var("program") }}' and employee_id is not null
-
-),
-
-employee_versions as (
-
-    select * from {{ ref('stg_raw__employee_history') }}
-
-)
+{{ config(materialized='view') }}
 
 select
-    md5(concat_ws('|', a.response_id, a.employee_id)) as coaching_item_id,
-    a.response_id,
-    a.employee_id,
-    e.manager_id,
-    a.feedback_kind,
-    a.score,
-    a.channel,
-    a.comment,
-    a.attribution_weight::numeric(9, 6) as attribution_weight,
-    a.responded_at::timestamptz as responded_at
-from attributed as a
-inner join employee_versions as e
-    on a.employee_id = e.employee_id
-    and a.responded_at >= e.valid_from
-    and a.responded_at < e.valid_to
-where
-    (a.feedback_kind in ('csat', 'stars') and a.score <= 2)
-    or (a.feedback_kind = 'nps' and a.score <= 6)
-    or (a.feedback_kind = 'ces' and a.score <= 3)
-    or (a.feedback_kind = 'thumbs' and a.score = 0)
--- in the order of the primary key, which the table is written with (see fct_ledger_entries)
-order by coaching_item_id
+    coaching_item_id,
+    response_id,
+    employee_id,
+    manager_id,
+    feedback_kind,
+    score,
+    channel,
+    comment,
+    attribution_weight,
+    responded_at
+from {{ ref('int_coaching_items') }}
+where {{ program_is() }} and employee_id is not null and has_employee_version
