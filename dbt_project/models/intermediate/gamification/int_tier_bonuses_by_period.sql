@@ -31,7 +31,7 @@
     by period -#}
 {% if points_earned_parts() != ['int_points_capped', 'int_streak_bonuses', 'int_event_bonuses', 'int_leaderboard_bonuses'] %}
     {{ exceptions.raise_compiler_error("int_tier_bonuses_by_period reads the parts of int_points_earned by period, "
-        ~ "and points_earned_parts() changed: read the new part in its `entries` and `changed` too") }}
+        ~ "and points_earned_parts() changed: read the new part too (`inputs`, `parts` and `changed`)") }}
 {% endif %}
 
 {% set marks = {
@@ -41,6 +41,9 @@
     'program_loaded_at': 'select max(loaded_at) from versions',
 } %}
 {% set incremental = is_incremental_over(marks) %}
+
+{#- the CTEs of the parts of the points earned, below -#}
+{% set parts = ['capped', 'streak_periods', 'event_periods', 'leaderboard'] %}
 
 {#- what the marks read: in the statement, and on their own first (from_period_cte) -#}
 {% set inputs -%}
@@ -147,7 +150,7 @@ year_back as not materialized (
 -- every entry of the periods computed again (all of them on a first build)
 entries as (
 
-    {% for part in ['capped', 'streak_periods', 'event_periods', 'leaderboard'] %}
+    {% for part in parts %}
     select p.employee_id, p.effective_at, p.points, p.period, {{ part == 'leaderboard' }} as is_leaderboard
     from {{ part }} as p
     {%- if incremental %}, from_period{% endif %}
@@ -170,7 +173,7 @@ stream as (
     union all
 
     -- the entries of the months the year reaches into part of the way
-    {% for part in ['capped', 'streak_periods', 'event_periods', 'leaderboard'] %}
+    {% for part in parts %}
     select p.employee_id, p.effective_at, p.points, false
     from {{ part }} as p, year_back
     where
