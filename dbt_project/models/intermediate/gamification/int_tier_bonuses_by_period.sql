@@ -147,20 +147,28 @@ year_back as not materialized (
 
 {% endif %}
 
--- every entry of the periods computed again (all of them on a first build)
-entries as (
+-- every entry the tiers count, part by part (inlined: each use's bounds are read through the
+-- parts' period indexes)
+earned as not materialized (
 
     {% for part in parts %}
     select p.employee_id, p.effective_at, p.points, p.period, {{ part == 'leaderboard' }} as is_leaderboard
     from {{ part }} as p
-    {%- if incremental %}, from_period{% endif %}
-    where
-        {{ 'p.entry_id is not null' if part != 'leaderboard' else 'true' }}
-        {%- if incremental %}
-        and p.period >= from_period.period
-        {%- endif %}
+    {{ 'where p.entry_id is not null' if part != 'leaderboard' else '' }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
+
+),
+
+-- the entries of the periods computed again (all of them on a first build)
+entries as (
+
+    select e.*
+    from earned as e
+    {% if incremental %}
+    cross join from_period
+    where e.period >= from_period.period
+    {% endif %}
 
 ),
 
@@ -173,16 +181,13 @@ stream as (
     union all
 
     -- the entries of the months the year reaches into part of the way
-    {% for part in parts %}
-    select p.employee_id, p.effective_at, p.points, false
-    from {{ part }} as p, year_back
-    where
-        {{ 'p.entry_id is not null and' if part != 'leaderboard' else '' }}
-        p.period >= year_back.first_period
-        and p.period <= year_back.last_read_period
-        and p.period < year_back.recomputed_period
+    select e.employee_id, e.effective_at, e.points, false
+    from earned as e, year_back
+    where e.period >= year_back.first_period
+        and e.period <= year_back.last_read_period
+        and e.period < year_back.recomputed_period
+
     union all
-    {% endfor %}
 
     -- each whole month after those and before the ones computed again, as one row at its start
     -- (within every new entry's year)
