@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 # (schema, table) → suite; built lazily because `import great_expectations` costs seconds.
-# The ledger suite validates the entries the night would post (a view over the mart's partial
-# index): the posted ones cannot change, and validating all of them cost 15 to 49 s a night at L.
+# The ledger suite validates the entries the night would post (a view over the entries the build
+# found not posted): the posted ones cannot change, and validating all of them cost 15 to 49 s a
+# night at L.
 TABLES = {
     "ledger_entries": ("marts", "fct_ledger_entries_to_post"),
     "award_proposals": ("marts", "fct_award_proposals"),

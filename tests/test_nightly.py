@@ -176,26 +176,31 @@ def test_the_ledger_gate_checks_what_the_night_would_post_not_what_is_posted(e2e
 
     url, _, _ = e2e
     to_post = "select count(*) from marts.fct_ledger_entries_to_post"
+    unposted = "select count(*) from intermediate.int_unposted_ledger_entries"
     run()
     params = {"night_end": "2026-11-01T00:00:00+00:00", "max_award_minor": 10_000}
     with psycopg.connect(url) as conn:
-        # the mart was built before the publish step: its five entries are left out now, posted since
-        assert conn.execute("select count(*) from marts.fct_ledger_entries where not posted").fetchone()[0] == 5
-        assert conn.execute(to_post).fetchone()[0] == 0
-    run()  # built again: the mart knows they are posted
-    with psycopg.connect(url) as conn:
+        # the build before the publish step found five entries to post: the mart reads them as posted now
+        assert conn.execute(unposted).fetchone()[0] == 5
         assert conn.execute("select count(*) from marts.fct_ledger_entries where posted").fetchone()[0] == 5
-        # a posted entry gone wrong in the mart is history: not checked again
-        conn.execute("update marts.fct_ledger_entries set entry_kind = 'made_up' where employee_id = 'A1'")
+        assert conn.execute(to_post).fetchone()[0] == 0
+    run()  # built again: nothing left to post
+    with psycopg.connect(url) as conn:
+        assert conn.execute(unposted).fetchone()[0] == 0
+        # a posted entry held wrong by the build is history: not checked again
+        made_up = """
+            insert into intermediate.int_unposted_ledger_entries (entry_id, program, version_id, employee_id,
+                entry_kind, source_kind, source_id, rule_id, attribution_weight, multiplier, points, capped_points,
+                period, effective_at)
+            select {}, program, version_id, employee_id, 'made_up', source_kind, 'R-new', rule_id,
+                attribution_weight, multiplier, points, capped_points, period, effective_at
+            from plaudit.ledger_entries where employee_id = %s limit 1
+        """
+        conn.execute(made_up.format("entry_id"), ["A1"])
     assert run_checkpoint(url, params).success
 
     with psycopg.connect(url) as conn:
-        conn.execute("""
-            insert into marts.fct_ledger_entries
-            select md5('new'), program, version_id, employee_id, 'made_up', source_kind, 'R-new', rule_id,
-                attribution_weight, multiplier, points, capped_points, period, effective_at, false
-            from marts.fct_ledger_entries where employee_id = 'B1' limit 1
-        """)
+        conn.execute(made_up.format("md5('new')"), ["B1"])
         assert conn.execute(to_post).fetchone()[0] == 1
     with pytest.raises(GateFailed) as exc:
         run_checkpoint(url, params)
@@ -320,9 +325,9 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     def rebuilt(before: dict[str, int]) -> set[str]:
         return {t for t, oid in oids().items() if before[t] != oid}
 
-    def mart_written() -> tuple:  # the ledger mart is incremental: when it last wrote rows, and what it holds
+    def mart_written() -> tuple:  # the entries not posted are incremental: what they hold, when written
         with psycopg.connect(url) as conn:
-            built = conn.execute("select max(_built_at) from marts.fct_ledger_entries").fetchone()[0]
+            built = conn.execute("select count(*), max(_built_at) from intermediate.int_unposted_ledger_entries").fetchone()
         return built, ledger_mart_rows(url)
 
     run()  # the fixture night, published: the ledger then holds what the tables were built from
@@ -341,8 +346,8 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     dbt.build(url, night="2026-10-31", program="e2e")
     assert rebuilt(first) == set()
 
-    # a closed period: read by the ledger mart and the proposals, and what reads those; every entry
-    # is posted (a posted entry keeps its period), so the mart writes nothing and what reads it stays
+    # a closed period: read by the entries not posted and the proposals, and what reads those; every
+    # entry is posted (a posted entry keeps its period), so nothing is written and what reads it stays
     written = mart_written()
     with psycopg.connect(url) as conn:
         conn.execute("insert into plaudit.period_closes (program, period, closed_by) values ('e2e', '2026-09', 't')")
@@ -379,7 +384,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
     assert "fct_employee_balances" in rebuilt(second)
     with psycopg.connect(url) as conn:
         assert conn.execute(tiers_written).fetchone()[0] > tiers_before
-    assert mart_written()[0] > written[0]  # the correction, to post
+    assert mart_written()[0][0] == written[0][0] + 1  # the correction, to post
     incremental = contents(), mart_written()[1]
     assert any(row[4] == "correction" for row in incremental[1])  # R5's posted points reversed
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
@@ -457,26 +462,32 @@ def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, 
     same_as_full_refresh([])
 
 
-def test_a_ledger_mart_built_before_it_was_incremental_is_taken_over(e2e, ledger_mart_rows):
-    """An upgrade: the mart was a table with no bookkeeping columns (before 2026-12-04). The first
-    build adds them, replaces every old row and holds what a full refresh gives."""
+def test_a_ledger_mart_that_was_a_table_becomes_a_view(e2e, ledger_mart_rows):
+    """An upgrade: the mart was a table holding the posted entries too, with a `posted` flag and
+    its bookkeeping (before 2026-12-05). The first build makes it the view over the ledger and
+    int_unposted_ledger_entries, and it holds what a full refresh gives."""
     from flows.transform import dbt
 
     url, _, _ = e2e
     run()
     with psycopg.connect(url) as conn:
+        conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason) values ('R5', 't', 't')")
         conn.execute("drop view marts.fct_ledger_entries_to_post")
-        conn.execute("create table marts.old_mart as select entry_id, program, version_id, employee_id, entry_kind,"
-                     " source_kind, source_id, rule_id, attribution_weight, multiplier, points, capped_points,"
-                     " period, effective_at, false as posted from marts.fct_ledger_entries")
-        conn.execute("drop table marts.fct_ledger_entries")
+        conn.execute("create table marts.old_mart as select *, null::timestamptz as _ledger_posted_at,"
+                     " null::timestamptz as _capped_built_at, null::timestamptz as _night_end, now() as _built_at"
+                     " from marts.fct_ledger_entries")
+        conn.execute("drop view marts.fct_ledger_entries")
+        conn.execute("drop table intermediate.int_unposted_ledger_entries")
         conn.execute("alter table marts.old_mart rename to fct_ledger_entries")
         conn.execute("alter table marts.fct_ledger_entries add primary key (entry_id)")
     dbt.build(url, night="2026-10-31", program="e2e")
     taken_over = ledger_mart_rows(url)
     with psycopg.connect(url) as conn:
-        assert conn.execute("select count(*) from marts.fct_ledger_entries where _built_at is null").fetchone() == (0,)
-    assert taken_over and all(row[-1] for row in taken_over)  # the fixture night's entries, all posted
+        kinds = conn.execute("select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                             " where n.nspname = 'marts' and c.relname like 'fct_ledger_entries%' order by 1").fetchall()
+    assert kinds == [("fct_ledger_entries", "v"), ("fct_ledger_entries_to_post", "v")]
+    assert [row[4] for row in taken_over if not row[-1]] == ["correction"]  # R5's points reversed, to post
+    assert len(taken_over) > 1 and all(row[-1] for row in taken_over if row[4] != "correction")
     dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True)
     assert ledger_mart_rows(url) == taken_over
 

@@ -1,5 +1,5 @@
 -- The night's program's compensating entries (int_ledger_corrections_by_program keeps every
--- program's, and a marker row for each program's last build): what the ledger mart reads.
+-- program's, and a marker row for each program's last build): what int_unposted_ledger_entries reads.
 
 {{ config(materialized='view') }}
 

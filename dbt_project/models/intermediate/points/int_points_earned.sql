@@ -2,7 +2,7 @@
 -- these): capped feedback and nomination points, comment-named bonuses,
 -- streaks, milestones, challenges and leaderboard points.
 --
--- A view: its readers (tiers, corrections, the ledger mart) read all of it anyway, and
+-- A view: its readers (tiers, corrections, the entries not posted) read all of it anyway, and
 -- writing it as a table cost a copy of every entry whenever any part changed (at M
 -- 1.32 s of a 9.4 to 10.6 s rebuild of what follows it, with the readers no slower as a
 -- view: bench/RESULTS.md; at L 10.3 s). The parts: points_earned_parts (macros/ledger.sql).

@@ -5,7 +5,8 @@
 -- the next one (null at the top, or when the program has no tiers).
 --
 -- The entries are the ledger mart's: the posted ones summed by int_employee_ledger_totals
--- (incremental), and those not posted yet, read through the mart's index of them.
+-- (incremental), and those not posted yet (the mart's view reads them from the few of
+-- int_unposted_ledger_entries, not the ledger).
 
 with
 
