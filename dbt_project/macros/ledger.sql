@@ -63,8 +63,10 @@
     table ends as they are. A row as it is stored stays (its _built_at too); every other stored row
     goes (it differs, was posted since, or is no longer called for); the build's rows not stored go
     in. So a night that changes nothing writes nothing, and the tables after it are left as they
-    are (materializations/table.sql). Rows of another program (the table holds the night's
-    program's) and rows written before it was incremental (no _built_at) go too.
+    are (materializations/table.sql). The marker row is written again when the ledger's or the
+    caps' mark moved (the build writes then anyway), so the latest row has those marks. Rows of
+    another program (the table holds the night's program's) and rows written before it was
+    incremental (no _built_at) go too.
 
     When what goes and comes is more than half of what is stored (the night after the full night:
     every entry held was posted since), the table is emptied and the build's rows written instead:
@@ -77,9 +79,12 @@
     {%- set compared = [] -%}
     {%- for c in all_columns if not c.startswith('_') -%}{%- do compared.append(c) -%}{%- endfor -%}
     {%- set program = var('program') -%}
+    {#- (the marker row, entry_id '', is the same while the ledger's and the caps' marks are) -#}
     {%- set equal -%}
         ({% for c in compared %}s.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
             is not distinct from ({% for c in compared %}t.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
+        and (s.entry_id <> '' or (s._ledger_posted_at, s._capped_built_at)
+            is not distinct from (t._ledger_posted_at, t._capped_built_at))
     {%- endset %}
     {#- a stored row t that the build computed as it is -#}
     {%- set same = 'select 1 from ' ~ source ~ ' as s where s.entry_id = t.entry_id and ' ~ equal -%}

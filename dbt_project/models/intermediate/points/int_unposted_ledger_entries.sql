@@ -22,7 +22,9 @@
 -- in the periods not computed since (less what was posted since), and every bonus, tier bonus and
 -- correction (tables of thousands of rows). Its strategy (get_incremental_unposted_entries_sql,
 -- macros/ledger.sql) writes only what differs from what is stored and deletes what the build did
--- not compute (posted since, or no longer called for). A night earlier than the last build's, or
+-- not compute (posted since, or no longer called for). A marker row (entry_id '') keeps the
+-- marks when no entry is left: without it, the night after one that posted everything computed
+-- it all again (1.1 s at M). A night earlier than the last build's, or
 -- one after a quarter of the ledger or more was posted (the night after the full night: every
 -- entry held was posted), computes it whole: at L, the anti-join of seven million entries with
 -- the ledger takes about 6 s, where reading the held entries and the posted ones to set them
@@ -122,6 +124,18 @@ to_post as (
         select 1 from {{ ref('stg_plaudit__ledger_entries') }} as already where already.entry_id = called_for.entry_id
     )
 
+),
+
+marked as (
+
+    select entry_id, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,
+        attribution_weight, multiplier, points, capped_points, period, effective_at
+    from to_post
+    union all
+    -- the marker row (entry_id ''): the build's marks stay when no entry is left (after a night
+    -- that posted everything); each build reads those of the latest row written (watermark_ctes)
+    select '', null, null, null, null, null, null, null, null, null, null, null, null
+
 )
 
 select
@@ -141,7 +155,7 @@ select
     effective_at::timestamptz as effective_at,
     {{ watermark_columns(marks) }},
     now() as _built_at
-from to_post, this_build
+from marked, this_build
 -- in the order of the primary key: the table is written with its index, and ids in hash order
 -- land all over it (7 M entries at L: 110 s, 46 s sorted; without the index the query is 23 s)
 order by entry_id

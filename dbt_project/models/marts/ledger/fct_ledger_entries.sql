@@ -28,6 +28,7 @@ select
     entry_id, program, version_id, employee_id, entry_kind, source_kind, source_id, rule_id,
     attribution_weight, multiplier, points, capped_points, period, effective_at, false
 from {{ ref('int_unposted_ledger_entries') }} as unposted
-where not exists (
-    select 1 from {{ ref('stg_plaudit__ledger_entries') }} as already where already.entry_id = unposted.entry_id
-)
+where unposted.entry_id <> ''  -- (the marker row)
+    and not exists (
+        select 1 from {{ ref('stg_plaudit__ledger_entries') }} as already where already.entry_id = unposted.entry_id
+    )
