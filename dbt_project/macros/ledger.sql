@@ -78,7 +78,6 @@
     {%- set all_columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
     {%- set compared = [] -%}
     {%- for c in all_columns if not c.startswith('_') -%}{%- do compared.append(c) -%}{%- endfor -%}
-    {%- set program = var('program') -%}
     {#- (the marker row, entry_id '', is the same while the ledger's and the caps' marks are) -#}
     {%- set equal -%}
         ({% for c in compared %}s.{{ c }}{{ ', ' if not loop.last }}{% endfor %})
@@ -90,19 +89,16 @@
     {%- set same = 'select 1 from ' ~ source ~ ' as s where s.entry_id = t.entry_id and ' ~ equal -%}
     {%- set stored = run_query('select count(*) from ' ~ target).rows[0][0] -%}
     {%- set built = run_query('select count(*) from ' ~ source).rows[0][0] -%}
-    {#- the build's rows stored as they are, each looked up by the key -#}
+    {#- the build's rows stored as they are, each looked up by the key (`equal` compares the program) -#}
     {%- set kept = run_query('select count(*) from ' ~ source ~ ' as s where exists (select 1 from ' ~ target
-        ~ " as t where t.entry_id = s.entry_id and t.program = '" ~ program ~ "' and t._built_at is not null and "
-        ~ equal ~ ')').rows[0][0] -%}
+        ~ ' as t where t.entry_id = s.entry_id and t._built_at is not null and ' ~ equal ~ ')').rows[0][0] -%}
     {% if (stored - kept) + (built - kept) > stored / 2 and stored > 0 -%}
     truncate {{ target }};
     insert into {{ target }} ({{ all_columns | join(', ') }})
     select {{ all_columns | join(', ') }} from {{ source }}
     order by entry_id
     {%- else -%}
-    delete from {{ target }}
-    where program < '{{ program }}' or program > '{{ program }}' or (program = '{{ program }}' and _built_at is null);
-    delete from {{ target }} as t where not exists ({{ same }});
+    delete from {{ target }} as t where t._built_at is null or not exists ({{ same }});
     insert into {{ target }} ({{ all_columns | join(', ') }})
     select {{ all_columns | join(', ') }} from {{ source }} as s
     where not exists (select 1 from {{ target }} as t where t.entry_id = s.entry_id)

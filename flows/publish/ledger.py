@@ -28,9 +28,10 @@ def post_ledger(conn: psycopg.Connection, run_id: UUID) -> int:
     """Append the night's new entries to the append-only ledger.
 
     The entries come from marts.fct_ledger_entries_to_post: those the build found not posted
-    (intermediate.int_unposted_ledger_entries), less any posted since. Reading the whole mart and leaving out
-    the posted entries by an anti-join cost a pass over all history every night (1.3 s of an
-    empty night at M; before that, `on conflict` alone probed the key once per entry, 5.0 s).
+    (intermediate.int_unposted_ledger_entries), less any posted since. Reading the whole mart
+    and leaving out the posted entries by an anti-join cost a pass over all history every night
+    (1.3 s of an empty night at M; before that, `on conflict` alone probed the key once per
+    entry, 5.0 s).
     `on conflict` stays for a concurrent publisher.
     """
     return conn.execute(
