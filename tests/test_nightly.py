@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -465,6 +466,52 @@ def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, 
     assert run()["ledger_entries_posted"] == 1
     assert build() == (1, [])
     same_as_full_refresh([])
+
+
+def test_a_publication_of_much_of_the_ledger_is_caught_up_with_in_its_own_night(e2e, monkeypatch, ledger_mart_rows,
+                                                                                balances_off_the_ledger):
+    """A night that posts more than a quarter of the ledger (a first night, a backfill; here any
+    night, the 10,000 entries' minimum lowered to 0) builds the models that read what was posted
+    once more after publishing. So the next build finds nothing posted since: the corrections
+    compare no entry, and everything stays what a full refresh gives. The night's own dbt results
+    stay in dbt/target (the bench reads them); a night that posts nothing does not catch up."""
+    from flows.publish import ledger
+    from flows.transform import dbt
+    from plaudit import settings
+
+    monkeypatch.setattr(ledger, "CATCH_UP_MIN_ENTRIES", 0)
+    url, _, _ = e2e
+
+    def marks() -> list[tuple]:
+        """(the ledger's latest posting, then each caught-up model's latest mark of it; the
+        posted entries the corrections compared)"""
+        with psycopg.connect(url) as conn:
+            return conn.execute(
+                "select (select max(posted_at) from plaudit.ledger_entries),"
+                " (select max(_ledger_posted_at) from intermediate.int_employee_ledger_totals),"
+                " (select _ledger_posted_at from intermediate.int_unposted_ledger_entries where entry_id = ''),"
+                " (select _ledger_posted_at from intermediate.int_ledger_corrections_by_program where entry_id is null),"
+                " (select compared_entries from intermediate.int_ledger_corrections_by_program where entry_id is null)"
+            ).fetchall()
+
+    s = run()
+    assert (s["ledger_entries_posted"], s["ledger_caught_up"]) == (5, True) and "catch_up" in s["stages"]
+    [(posted_at, *caught_up, compared)] = marks()
+    assert caught_up == [posted_at] * 3 and compared == 5  # every entry the night posted, compared
+    assert balances_off_the_ledger(url) == []
+    night_results = json.loads((settings.load().home / "dbt" / "target" / "run_results.json").read_text())
+    assert "model.plaudit.fct_award_proposals" in {r["unique_id"] for r in night_results["results"]}
+
+    dbt.build(url, night="2026-10-31", program="e2e")
+    [(_, *_, compared)] = marks()
+    assert compared == 0  # nothing posted since the catch-up
+    assert balances_off_the_ledger(url) == []
+    mart = ledger_mart_rows(url)
+    assert [row[-1] for row in mart] == [True] * 5  # all posted, nothing left to post
+    dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True, command="run")
+    assert ledger_mart_rows(url) == mart
+    again = run()
+    assert (again["ledger_entries_posted"], again["ledger_caught_up"]) == (0, False)
 
 
 def test_a_ledger_mart_that_was_a_table_becomes_a_view(e2e, ledger_mart_rows):

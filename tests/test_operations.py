@@ -119,7 +119,8 @@ def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(e2e, pla
     versions = shown["summary"]["versions"]
     assert set(versions) >= {"plaudit", "git_commit", "program", "dbt_manifest"}
     assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", versions["git_commit"])
-    assert set(shown["summary"]["stages"]) == {"ingest", "apis", "program", "dbt", "expectations", "publish", "emails"}
+    assert set(shown["summary"]["stages"]) == {"ingest", "apis", "program", "dbt", "expectations", "publish", "emails",
+                                                   "catch_up"}
 
 
 def test_secrets_never_reach_the_logs(cli_env, tmp_path):

@@ -161,3 +161,20 @@ def preview(conn: psycopg.Connection) -> PublishResult:
         awards_pending=counts.get("pending", 0),
         awards_deferred=counts.get("deferred", 0),
     )
+
+
+# Below this many entries posted at once, the models that read what was posted catch up within
+# the next night's build in a moment either way.
+CATCH_UP_MIN_ENTRIES = 10_000
+
+
+def catch_up_due(conn: psycopg.Connection, posted: int) -> bool:
+    """Whether a publication posted so much of the ledger (a first night, a backfill) that the next
+    build of the models that read what was posted would go over the whole ledger: more than a
+    quarter of it, and more than CATCH_UP_MIN_ENTRIES. The dbt macro much_of_the_ledger_posted_since
+    decides their path by the same rule. Read after the publication's ANALYZE (db.analyze_grown),
+    which a quarter of the ledger grown by always triggers."""
+    (rows,) = conn.execute(
+        "select greatest(reltuples, 0)::bigint from pg_class where oid = 'plaudit.ledger_entries'::regclass"
+    ).fetchone()  # type: ignore[misc]
+    return posted > max(rows // 4, CATCH_UP_MIN_ENTRIES)

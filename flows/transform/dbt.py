@@ -25,10 +25,10 @@ class BuildResult:
     manifest_hash: str | None = None
 
 
-def _prepare(url: str) -> list[str]:
+def _prepare(url: str, target_dir: str = "target") -> list[str]:
     s = settings.load()
     os.environ.update(db.dbt_env(url))
-    target = s.home / "dbt" / "target"
+    target = s.home / "dbt" / target_dir
     logs = s.home / "dbt" / "logs"
     target.mkdir(parents=True, exist_ok=True)
     return [
@@ -60,15 +60,19 @@ def parse(url: str) -> Any:
 
 def build(
     url: str, *, night: str, program: str, select: str | None = None, full_refresh: bool = False,
-    unit_tests: bool = False, command: str = "build",
+    unit_tests: bool = False, command: str = "build", target: str = "target",
+    on_failure: str = "nothing was published",
 ) -> BuildResult:
-    """`dbt build` (models and data tests). A failure raises GateFailed naming it.
+    """`dbt build` (models and data tests). A failure raises GateFailed naming it, and `on_failure`.
 
     Incremental models recompute only what changed; `full_refresh` rebuilds them from scratch.
     dbt unit tests check the SQL, not the night's data: nights leave them out (they would cost
-    about 8 s each); `make test` runs them (`command="test", select="test_type:unit"`)."""
+    about 8 s each); `make test` runs them (`command="test", select="test_type:unit"`).
+    dbt writes its run results and compiled SQL into `target` (a folder of PLAUDIT_HOME/dbt):
+    another folder keeps the night's build's where a later invocation would replace them."""
     manifest = parse(url)
-    args = [command, "--quiet", "--no-use-colors", *_prepare(url), "--vars", json.dumps({"night": night, "program": program})]
+    args = [command, "--quiet", "--no-use-colors", *_prepare(url, target), "--vars",
+            json.dumps({"night": night, "program": program})]
     if select:
         args += ["--select", select]
     if full_refresh:
@@ -102,7 +106,7 @@ def build(
     if out.failures or not res.success:
         detail = "\n  ".join(out.failures) or str(res.exception)
         raise GateFailed(
-            f"dbt build failed, nothing was published:\n  {detail}\n"
+            f"dbt {command} failed, {on_failure}:\n  {detail}\n"
             f"Inspect the models in the database (schemas staging, intermediate, marts) and the log in "
             f"{settings.load().home / 'dbt' / 'logs'}."
         )
@@ -116,11 +120,8 @@ def run_isolated(url: str, *, night: str, program: str, schema_prefix: str, sele
     settings.quiet_third_parties()
     from dbt.cli.main import dbtRunner
 
-    args = _prepare(url)
-    target = settings.load().home / "dbt" / "isolated-target"
-    args[args.index("--target-path") + 1] = str(target)
     res = dbtRunner().invoke([
-        "run", "--quiet", "--no-use-colors", *args, "--select", select,
+        "run", "--quiet", "--no-use-colors", *_prepare(url, "isolated-target"), "--select", select,
         "--vars", json.dumps({"night": night, "program": program, "schema_prefix": schema_prefix}),
     ])
     if not res.success:

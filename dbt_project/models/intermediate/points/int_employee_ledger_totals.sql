@@ -7,14 +7,15 @@
 -- last night, which an earlier night run again had left out) and takes out of the twelve months
 -- the entries the night moved past. Only the entries up to this build's mark are read: one posted
 -- while the build runs is added by the next build, never twice. A night earlier than the last
--- build's, no totals stored, or a quarter of the ledger or more posted since (the night after a
--- full night) sums the whole ledger. Before 2026-12-04 the balances summed the
+-- build's, no totals stored, or a quarter of the ledger or more posted since (the catch-up at the
+-- end of a first night or a backfill, flows/nightly.py) sums the whole ledger. Before 2026-12-04 the balances summed the
 -- whole ledger mart whenever it changed, that is after every publication: at L 7 to 9 s a night.
 
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['program', 'employee_id'],
+    tags=['ledger_catch_up'],
     on_schema_change='sync_all_columns',
     post_hook=["{{ index_on('built', 'program, _built_at') }}"],
 ) }}

@@ -24,8 +24,9 @@
 -- corrected or reversed since (a correction posted is one), and those of the days since its last
 -- build's night (an earlier night run again brings them back). It keeps the corrections it stored
 -- for every other entry as they were. It compares everything after a night earlier than its
--- last build's, and when a quarter of the ledger or more was posted since (the night after a
--- full night: at L that path took 87.7 s for what a full comparison does in about 15). The
+-- last build's, and when a quarter of the ledger or more was posted since (the catch-up at the
+-- end of a first night: at L comparing only those took 87.7 s for what a full comparison does in
+-- about 15). The
 -- table is replaced for the night's program on each build (delete+insert on `program`; it
 -- holds the corrections to post, not history) and keeps a marker row (no entry) with the
 -- build's marks and how many posted entries it compared (`compared_entries`).
@@ -36,6 +37,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='program',
+    tags=['ledger_catch_up'],
     on_schema_change='sync_all_columns',
 ) }}
 
