@@ -514,6 +514,38 @@ def test_a_publication_of_much_of_the_ledger_is_caught_up_with_in_its_own_night(
     assert (again["ledger_entries_posted"], again["ledger_caught_up"]) == (0, False)
 
 
+def test_a_catch_up_that_fails_leaves_the_night_completed_and_the_work_to_the_next_build(e2e, monkeypatch):
+    """The catch-up runs after the night published: when its dbt run fails, the run still completes
+    (with a warning), and the next build does the work (its corrections compare what was posted).
+    The failure is dbt's own: the catch-up's invocation names a command dbt does not have."""
+    import flows.nightly
+    from flows.publish import ledger
+    from flows.transform import dbt
+
+    monkeypatch.setattr(ledger, "CATCH_UP_MIN_ENTRIES", 0)
+    real_build = dbt.build
+
+    def build_with_a_bad_catch_up(url, **kw):  # type: ignore[no-untyped-def]
+        if kw.get("select") == "tag:ledger_catch_up":
+            kw["command"] = "no-such-command"
+        return real_build(url, **kw)
+
+    monkeypatch.setattr(flows.nightly.dbt, "build", build_with_a_bad_catch_up)
+    url, _, _ = e2e
+    s = run()
+    assert (s["ledger_entries_posted"], s["ledger_caught_up"]) == (5, False)
+    with psycopg.connect(url) as conn:
+        (status,), = conn.execute("select status from plaudit.runs").fetchall()
+        (compared,), = conn.execute("select compared_entries from intermediate.int_ledger_corrections_by_program"
+                                    " where entry_id is null").fetchall()
+    assert status == "completed" and compared == 0  # (the night's build: nothing was posted yet)
+    real_build(url, night="2026-10-31", program="e2e")
+    with psycopg.connect(url) as conn:
+        (compared,), = conn.execute("select compared_entries from intermediate.int_ledger_corrections_by_program"
+                                    " where entry_id is null").fetchall()
+    assert compared == 5
+
+
 def test_a_ledger_mart_that_was_a_table_becomes_a_view(e2e, ledger_mart_rows):
     """An upgrade: the mart was a table holding the posted entries too, with a `posted` flag and
     its bookkeeping (before 2026-12-05). The first build makes it the view over the ledger and
