@@ -89,7 +89,7 @@ def build(
 
         out.manifest_hash = hashlib.sha256(manifest_file.read_bytes()).hexdigest()[:12]
     if res.result is None:
-        raise PlauditError(f"dbt build did not run: {res.exception}")
+        raise PlauditError(f"dbt {command} did not run: {res.exception}")
     for r in res.result.results:
         node = r.node
         status = str(r.status).lower().split(".")[-1]
