@@ -172,8 +172,8 @@ def catch_up_due(conn: psycopg.Connection, posted: int) -> bool:
     """Whether a publication posted so much of the ledger (a first night, a backfill) that the next
     build of the models that read what was posted would go over the whole ledger: more than a
     quarter of it, and more than CATCH_UP_MIN_ENTRIES. The dbt macro much_of_the_ledger_posted_since
-    decides their path by the same rule. Read after the publication's ANALYZE (db.analyze_grown),
-    which a quarter of the ledger grown by always triggers."""
+    decides their path by the same rule. The ledger's size is read after the publication's
+    ANALYZE (db.analyze_grown), which a publication of that size always triggers."""
     (rows,) = conn.execute(
         "select greatest(reltuples, 0)::bigint from pg_class where oid = 'plaudit.ledger_entries'::regclass"
     ).fetchone()  # type: ignore[misc]

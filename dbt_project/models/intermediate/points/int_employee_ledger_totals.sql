@@ -8,8 +8,9 @@
 -- the entries the night moved past. Only the entries up to this build's mark are read: one posted
 -- while the build runs is added by the next build, never twice. A night earlier than the last
 -- build's, no totals stored, or a quarter of the ledger or more posted since (the catch-up at the
--- end of a first night or a backfill, flows/nightly.py) sums the whole ledger. Before 2026-12-04 the balances summed the
--- whole ledger mart whenever it changed, that is after every publication: at L 7 to 9 s a night.
+-- end of a first night or a backfill, flows/nightly.py) sums the whole ledger. Before 2026-12-04
+-- the balances summed the whole ledger mart whenever it changed, that is after every
+-- publication: at L 7 to 9 s a night.
 
 {{ config(
     materialized='incremental',

@@ -26,10 +26,9 @@
 -- for every other entry as they were. It compares everything after a night earlier than its
 -- last build's, and when a quarter of the ledger or more was posted since (the catch-up at the
 -- end of a first night: at L comparing only those took 87.7 s for what a full comparison does in
--- about 15). The
--- table is replaced for the night's program on each build (delete+insert on `program`; it
--- holds the corrections to post, not history) and keeps a marker row (no entry) with the
--- build's marks and how many posted entries it compared (`compared_entries`).
+-- about 15). The table is replaced for the night's program on each build (delete+insert on
+-- `program`; it holds the corrections to post, not history) and keeps a marker row (no entry)
+-- with the build's marks and how many posted entries it compared (`compared_entries`).
 -- Until 2026-12-04 every build compared every posted entry with every entry the rules give: at
 -- L, 12.4 s of a night after a publication that had nothing else to do (bench/RESULTS.md).
 

@@ -26,8 +26,8 @@
 -- marks when no entry is left: without it, the night after one that posted everything computed
 -- it all again (1.1 s at M). A night earlier than the last build's, or one after a quarter of the
 -- ledger or more was posted (the catch-up at the end of a first night: every entry held was
--- posted), computes it whole: at L, the anti-join of seven million entries with the ledger takes about
--- 6 s, where reading the held entries and the posted ones to set them apart took 25 s.
+-- posted), computes it whole: at L, the anti-join of seven million entries with the ledger takes
+-- about 6 s, where reading the held entries and the posted ones to set them apart took 25 s.
 --
 -- Until 2026-12-05 this was the ledger mart itself, a table holding the posted entries too (a
 -- copy of the ledger) with a `posted` flag: the night after the full night wrote all seven million
