@@ -96,6 +96,38 @@ def test_instant_awards_deferrals_carried_and_an_adjustment_after_payment(e2e, b
     assert again["ledger_entries_posted"] == 0 and awards(url) == before
 
 
+def test_a_proposal_whose_points_are_not_the_ledgers_fails_the_build_for_either_kind(e2e):
+    """fct_award_proposals__points_match_ledger looks an instant award's entry up by id and reads
+    the periodic awards' entries for their periods only: a proposal of either kind whose points
+    are not what the ledger holds for it fails it, and the proposals as built pass."""
+    from flows.transform import dbt
+
+    url, _, programs = e2e
+    instant_nominations(programs / "e2e.yml", monthly_budget="10.00")
+    nightly(night=date(2026, 10, 31), program="e2e")
+    with psycopg.connect(url) as conn:
+        kinds = conn.execute("select award_kind, count(*) from marts.fct_award_proposals"
+                             " where employee_id = 'A1' and carried_from is null group by 1 order by 1").fetchall()
+    assert kinds == [("instant", 1), ("periodic", 1)]
+
+    def check() -> None:
+        dbt.build(url, night="2026-10-31", program="e2e", command="test",
+                  select="fct_award_proposals__points_match_ledger")
+
+    def shift(kind: str, by: int) -> None:
+        with psycopg.connect(url) as conn:
+            conn.execute("update marts.fct_award_proposals set points = points + %s"
+                         " where employee_id = 'A1' and award_kind = %s", [by, kind])
+
+    check()
+    for kind in ("instant", "periodic"):
+        shift(kind, 1)
+        with pytest.raises(GateFailed, match="fct_award_proposals__points_match_ledger"):
+            check()
+        shift(kind, -1)
+    check()
+
+
 def test_a_deferred_instant_award_is_considered_again_once_the_next_period_has_ended(e2e):
     url, _, programs = e2e
     instant_nominations(programs / "e2e.yml", monthly_budget="5.00")

@@ -91,24 +91,38 @@ def test_unreachable_external_database_says_what_to_do(monkeypatch):
     assert "unset PLAUDIT_DATABASE_URL" in msg
 
 
-def test_the_nights_rows_are_analysed_before_the_build(fresh_db):
-    """Rows loaded since the last statistics lie past their histograms: the night analyses them."""
+def test_the_nights_rows_are_analysed_before_the_build_when_they_are_more_than_a_sliver(fresh_db):
+    """Rows loaded since the last statistics lie past their histograms: the night analyses a table
+    never analysed, or one written by more than 50 rows and 2% of it since; a day of a long history
+    is left to the indexes."""
     with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("drop table if exists raw.analyse_probe")
+        # (autovacuum, which would analyse it in our place and vacuum it, which sets its size too, kept off)
+        conn.execute("create table raw.analyse_probe (n int) with (autovacuum_enabled = false)")
         db.analyze_changed(fresh_db)  # whatever earlier tests left
-        conn.execute(
-            "insert into raw.accounts (account_id, account_name, segment, co_funding_share, currency, _row_hash,"
-            " _source_file, _source_line) values ('ANA', 'Analysed Ltd', 'b2b', 0.5, 'EUR', 'h', 'test', 1)"
-        )
-        conn.execute("select pg_stat_force_next_flush()")
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute("select pg_stat_force_next_flush()")
-    assert "accounts" in db.analyze_changed(fresh_db)
-    with psycopg.connect(fresh_db) as conn:
-        (pending,) = conn.execute(
-            "select n_mod_since_analyze from pg_stat_user_tables where schemaname = 'raw' and relname = 'accounts'"
-        ).fetchone()
-    assert pending == 0
-    assert "accounts" not in db.analyze_changed(fresh_db)
+
+        def write(rows: int) -> None:
+            conn.execute("insert into raw.analyse_probe select generate_series(1, %s)", [rows])
+            # (a connection reports its writes to the statistics when it is idle, or forced)
+            conn.execute("select pg_stat_force_next_flush()")
+            conn.execute("select 1")
+
+        def pending() -> int:
+            conn.execute("select pg_stat_clear_snapshot()")
+            (n,) = conn.execute(
+                "select n_mod_since_analyze from pg_stat_user_tables where relid = 'raw.analyse_probe'::regclass"
+            ).fetchone()
+            return n
+
+        write(10)  # never analysed: whatever it holds
+        assert "analyse_probe" in db.analyze_changed(fresh_db) and pending() == 0
+        write(5000)
+        assert "analyse_probe" in db.analyze_changed(fresh_db) and pending() == 0
+        write(100)  # 100 <= 50 + 2% of 5,010
+        assert "analyse_probe" not in db.analyze_changed(fresh_db) and pending() == 100
+        write(60)
+        assert db.analyze_changed(fresh_db) == ["analyse_probe"] and pending() == 0
+        conn.execute("drop table raw.analyse_probe")
 
 
 def test_tables_a_publication_grew_are_analysed_at_once(fresh_db):
