@@ -6,6 +6,7 @@ import sys
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from plaudit import db
 from plaudit.errors import DatabaseError
@@ -91,6 +92,16 @@ def test_unreachable_external_database_says_what_to_do(monkeypatch):
     assert "unset PLAUDIT_DATABASE_URL" in msg
 
 
+def probe_statistic(conn: psycopg.Connection, column: str) -> int:
+    """A column of pg_stat_user_tables for raw.analyse_probe, read afresh."""
+    conn.execute("select pg_stat_clear_snapshot()")
+    (value,) = conn.execute(
+        sql.SQL("select {} from pg_stat_user_tables where relid = 'raw.analyse_probe'::regclass")
+        .format(sql.Identifier(column))
+    ).fetchone()
+    return value
+
+
 def test_the_nights_rows_are_analysed_before_the_build_when_they_are_more_than_a_sliver(fresh_db):
     """Rows loaded since the last statistics lie past their histograms: the night analyses a table
     never analysed, or one written by more than 50 rows and 2% of it since; a day of a long history
@@ -108,11 +119,7 @@ def test_the_nights_rows_are_analysed_before_the_build_when_they_are_more_than_a
             conn.execute("select 1")
 
         def pending() -> int:
-            conn.execute("select pg_stat_clear_snapshot()")
-            (n,) = conn.execute(
-                "select n_mod_since_analyze from pg_stat_user_tables where relid = 'raw.analyse_probe'::regclass"
-            ).fetchone()
-            return n
+            return probe_statistic(conn, "n_mod_since_analyze")
 
         write(10)  # never analysed: whatever it holds
         assert "analyse_probe" in db.analyze_changed(fresh_db) and pending() == 0
@@ -135,11 +142,7 @@ def test_tables_a_publication_grew_are_analysed_at_once(fresh_db):
         conn.execute("analyze raw.analyse_probe")
 
         def analysed() -> int:
-            conn.execute("select pg_stat_clear_snapshot()")
-            (count,) = conn.execute(
-                "select analyze_count from pg_stat_user_tables where relid = 'raw.analyse_probe'::regclass"
-            ).fetchone()
-            return count
+            return probe_statistic(conn, "analyze_count")
 
         before = analysed()
         assert db.analyze_grown(conn, "raw", {"analyse_probe": 0, "accounts": 0}) == []
