@@ -217,6 +217,19 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator[psy
         conn.close()
 
 
+# The share of a table written since its statistics past which they are taken again: autovacuum's
+# own (a tenth) after a publication; twice a histogram bucket (default_statistics_target's 100)
+# before a night's build
+AUTOVACUUM_SHARE = 0.1
+STALE_SHARE = 0.02
+
+
+def _stale(written: float, reltuples: float, share: float) -> bool:
+    """Whether `written` rows since the last statistics make them stale: any, for a table never
+    analysed (reltuples < 0); else more than 50 (autovacuum's base threshold) and `share` of it."""
+    return written > 0 and (reltuples < 0 or written > 50 + share * reltuples)
+
+
 def analyze_grown(conn: psycopg.Connection, schema: str, written: dict[str, int]) -> list[str]:
     """ANALYZE the tables of `schema` that `written` rows grew past autovacuum's own threshold
     (50 rows and a tenth of the table), now rather than a minute later.
@@ -232,18 +245,13 @@ def analyze_grown(conn: psycopg.Connection, schema: str, written: dict[str, int]
         "select c.relname, greatest(c.reltuples, 0) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
         " where n.nspname = %s and c.relname = any(%s)", [schema, list(written)],
     ).fetchall())
-    grown = [t for t, n in sorted(written.items()) if t in sizes and n > 50 + 0.1 * float(sizes[t])]
+    grown = [t for t, n in sorted(written.items()) if t in sizes and _stale(n, float(sizes[t]), AUTOVACUUM_SHARE)]
     for table in grown:
         conn.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
     return grown
 
 
 MIGRATION_LOCK = 7_001_001  # advisory lock key: one migrator at a time
-
-
-# analyze_changed's share of a table written since its statistics: twice a histogram bucket of
-# default_statistics_target's 100
-STALE_SHARE = 0.02
 
 
 def analyze_changed(url: str, schema: str = "raw") -> list[str]:
@@ -259,12 +267,11 @@ def analyze_changed(url: str, schema: str = "raw") -> list[str]:
     every night, the raw tables took 4.3 s of the night at L (a sample of 30,000 rows each,
     whichever columns), on its critical path."""
     with psycopg.connect(url, autocommit=True) as conn:
-        tables = [t for (t,) in conn.execute(
-            "select s.relname from pg_stat_user_tables as s join pg_class as c on c.oid = s.relid"
-            " where s.schemaname = %s and s.n_mod_since_analyze > 0"
-            " and (c.reltuples < 0 or s.n_mod_since_analyze > 50 + %s * c.reltuples)"
-            " order by s.relname", [schema, STALE_SHARE],
-        )]
+        tables = [t for t, written, rows in conn.execute(
+            "select s.relname, s.n_mod_since_analyze, c.reltuples"
+            " from pg_stat_user_tables as s join pg_class as c on c.oid = s.relid"
+            " where s.schemaname = %s order by s.relname", [schema],
+        ) if _stale(written, rows, STALE_SHARE)]
         for table in tables:
             conn.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
     return tables

@@ -108,7 +108,7 @@ def test_the_nights_rows_are_analysed_before_the_build_when_they_are_more_than_a
     is left to the indexes."""
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("drop table if exists raw.analyse_probe")
-        # (autovacuum, which would analyse it in our place and vacuum it, which sets its size too, kept off)
+        # (autovacuum off: it could analyse the table in our place between two steps)
         conn.execute("create table raw.analyse_probe (n int) with (autovacuum_enabled = false)")
         db.analyze_changed(fresh_db)  # whatever earlier tests left
 

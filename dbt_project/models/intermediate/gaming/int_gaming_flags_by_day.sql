@@ -211,22 +211,20 @@ rated as (
         {% endif %}
     from ratings as r
     {% if look_up %}
-        cross join read_span as rs
+    cross join read_span as rs
     where r.employee_id is not null
         and r.responded_at >= rs.write_from and r.responded_at < rs.read_until
         and (r.responded_at at time zone 'UTC')::date in (select day from flag_days)
-    {% else %}
-    {% if incremental %}
-        -- (on the day, not as time ranges: the planner put the ranges last, and 10 M credits
-        -- against 61 ranges was 634 M comparisons, 90 s at L; the span's bounds, constants, read
-        -- the days through the (program, responded_at) index)
-        inner join read_days as rd on (r.responded_at at time zone 'UTC')::date = rd.day
-        cross join read_span as rs
-    {% endif %}
+    {% elif incremental %}
+    -- (on the day, not as time ranges: the planner put the ranges last, and 10 M credits
+    -- against 61 ranges was 634 M comparisons, 90 s at L; the span's bounds, constants, read
+    -- the days through the (program, responded_at) index)
+    inner join read_days as rd on (r.responded_at at time zone 'UTC')::date = rd.day
+    cross join read_span as rs
     where r.employee_id is not null
-    {% if incremental %}
         and r.responded_at >= rs.read_from and r.responded_at < rs.read_until
-    {% endif %}
+    {% else %}
+    where r.employee_id is not null
     {% endif %}
 
 ),
