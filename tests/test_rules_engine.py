@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
+from psycopg import sql
 
 from flows.digests import weekly_digest
 from flows.nightly import nightly
@@ -159,6 +160,82 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
         assert conn.execute(CAPS).fetchall() == caps
         assert conn.execute(TIERS).fetchall() == tiers
     assert ledger_mart_rows(fresh_db) == ledger
+
+
+@pytest.mark.slow
+def test_caps_and_event_bonuses_compute_again_from_the_first_changed_day_of_a_month(fresh_db, tmp_path,
+                                                                                  prefect_harness):
+    """The demo program's caps (40 points a day, 250 a month), milestones and challenges, night by
+    night within October. A night that adds a day computes that day alone: the month's cap goes on
+    from what the days before filled (posted ones, then unposted ones), and events are numbered on
+    from the month's stored tallies. A retraction of a posted rating on an earlier day computes the
+    whole month again (posted entries fill first). Each equals a full refresh."""
+    generate(tmp_path / "inbox")
+    nightly(night=date(2026, 10, 26), program="demo")  # publishes October to the 26th
+
+    def read(sql: str) -> list[tuple]:
+        with psycopg.connect(fresh_db) as conn:
+            return conn.execute(sql).fetchall()
+
+    def build(night: str) -> tuple[list[tuple], list[tuple]]:
+        dbt.build(fresh_db, night=night, program="demo", select="+int_event_bonuses_by_period")
+        return read(CAPS_OF_DEMO), read(EVENT_BONUSES)
+
+    def same_as_full_refresh(night: str, incremental: tuple[list[tuple], list[tuple]]) -> None:
+        # (the views between them too: a table built anew drops the views on it)
+        dbt.build(fresh_db, night=night, program="demo", full_refresh=True, command="run",
+                  select="int_points_capped_by_period int_points_capped int_employee_events"
+                         " int_event_bonuses_by_period")
+        assert (read(CAPS_OF_DEMO), read(EVENT_BONUSES)) == incremental
+
+    first, events_first = dict(read(CAPS_DAYS_BUILT)), read(EVENT_ENTRIES_BUILT)
+    build("2026-10-27")
+    caps, events = incremental = build("2026-10-28")  # after a day computed and not posted
+    second, events_second = dict(read(CAPS_DAYS_BUILT)), read(EVENT_ENTRIES_BUILT)
+    assert {d: second[d] for d in first} == first  # the 26 days before were not computed again
+    assert second[date(2026, 10, 27)] < second[date(2026, 10, 28)]
+    assert [r for r in events_second if r[1] < date(2026, 10, 27)] == events_first  # nor their bonuses
+    # the month's cap held back points of the days computed alone, where their day's cap did not
+    month_capped = [r for r in caps if r[1] >= date(2026, 10, 27) and r[4] > 0 and r[5] <= 40]
+    assert month_capped, "no entry of Oct 27-28 held back by the month's cap: the test shows nothing"
+    # milestones and challenges were reached on the days numbered alone
+    assert {r[1] for r in events_second} & {date(2026, 10, 27), date(2026, 10, 28)}
+    assert any(r[4] and r[1] == "2026-10" for r in events)  # October's tallies, on from the stored ones
+    same_as_full_refresh("2026-10-28", incremental)
+
+    # a rating of Oct 5, posted, is retracted: October is computed again from its start
+    (response_id,) = read("select source_id from plaudit.ledger_entries where source_kind = 'feedback'"
+                          " and effective_at < '2026-10-06' and effective_at >= '2026-10-05' and points > 0"
+                          " order by source_id limit 1")[0]
+    retract(fresh_db, "demo", response_id, "E0001", "the customer withdrew it")
+    before = dict(read(CAPS_DAYS_BUILT))
+    incremental = build("2026-10-28")
+    after = dict(read(CAPS_DAYS_BUILT))
+    assert all(after[d] > before[d] for d in before if d.month == 10)
+    assert response_id not in {r[2] for r in incremental[0]}
+    same_as_full_refresh("2026-10-28", incremental)
+
+    # rows written by period, before the tables had a day (the column added with nulls): the next
+    # build computes everything, and the old rows go
+    with psycopg.connect(fresh_db) as conn:
+        for table in BY_DAY:
+            conn.execute(sql.SQL("update {} set entry_day = null").format(table))
+    assert build("2026-10-28") == incremental
+    with psycopg.connect(fresh_db) as conn:
+        for table in BY_DAY:
+            assert conn.execute(sql.SQL("select count(*) from {} where entry_day is null").format(table)).fetchone() == (0,)
+
+
+# (entry_id, entry_day, source_id, points, capped_points, the positive points of the employee's day before caps)
+CAPS_OF_DEMO = ("select entry_id, entry_day, source_id, points, capped_points,"
+                " sum(greatest(points + capped_points, 0)) over (partition by employee_id, entry_day)"
+                " from intermediate.int_points_capped_by_period where program = 'demo' and entry_id is not null"
+                " order by entry_id")
+CAPS_DAYS_BUILT = ("select entry_day, max(_built_at) from intermediate.int_points_capped_by_period"
+                   " where program = 'demo' and entry_id is not null group by 1")
+BY_DAY = [sql.Identifier("intermediate", t) for t in ("int_points_capped_by_period", "int_event_bonuses_by_period")]
+EVENT_ENTRIES_BUILT = ("select entry_id, entry_day, _built_at from intermediate.int_event_bonuses_by_period"
+                       " where program = 'demo' and entry_id is not null order by 1")
 
 
 TIERS = ("select entry_id, period, employee_id, source_id, effective_at, month_points, leaderboard_points"

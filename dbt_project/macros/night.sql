@@ -83,12 +83,13 @@
     ({{ effective_at }})::timestamptz as effective_at
 {%- endmacro %}
 
-{#- bonus_entry's columns with no entry in them, but for `employee_id` (a literal or a column): the
-    rows a table of bonuses by period keeps beside its entries (tallies, last days, markers). -#}
-{% macro no_bonus_entry(employee_id) -%}
+{#- bonus_entry's columns with no entry in them, but for `employee_id` (a literal or a column) and
+    `effective_at` (a time the row stands for, or null): the rows a table of bonuses by period keeps
+    beside its entries (tallies, last days, markers). -#}
+{% macro no_bonus_entry(employee_id, effective_at='null') -%}
     null::text, null::text, null::text, null::text, {{ employee_id }}, null::text, null::text,
     null::numeric(9, 6), null::numeric(12, 2), null::numeric(8, 4), null::numeric(12, 2), null::numeric(12, 2),
-    null::text, null::text, null::integer, null::timestamptz
+    null::text, null::text, null::integer, ({{ effective_at }})::timestamptz
 {%- endmacro %}
 
 {# Whether an entry kind is paid as an instant award under a version's
@@ -156,6 +157,23 @@
         {{ return(false) }}
     {%- endfor -%}
     {{ return(true) }}
+{%- endmacro %}
+
+{#- is_incremental_over(marks), and the program's rows have `columns`, which a model gained after it was
+    first built: false until a build has written them (sync_all_columns adds a column with nulls to the
+    rows already there). The first of `columns` is set in every row the model writes; it is read in
+    the latest row, which the latest build wrote. The model's post-hook deletes the program's rows
+    without it after the build that computed everything. -#}
+{% macro is_incremental_over_rows_with(marks, columns) -%}
+    {%- if not (is_incremental_over(marks) and is_incremental_with(columns)) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set latest = run_query("select " ~ columns[0] ~ " is not null from " ~ this ~ " where " ~ program_is()
+        ~ " order by _built_at desc limit 1") -%}
+    {{ return(latest.rows | length == 0 or latest.rows[0][0]) }}
 {%- endmacro %}
 
 {#- An employee's first name: the first word of their full name (how comments name them). -#}
