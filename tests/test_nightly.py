@@ -417,7 +417,7 @@ def test_a_table_is_built_again_only_when_its_sql_or_inputs_changed(e2e, monkeyp
 @pytest.mark.slow
 def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, ledger_mart_rows):
     """int_ledger_corrections_by_program is incremental: a build compares again the posted entries
-    posted or corrected since its last build and those in the periods the caps computed since; it
+    posted or corrected since its last build and those of the days the caps computed since; it
     keeps the corrections of the others as they were. Each state is what a full refresh gives."""
     from flows.transform import dbt
 
@@ -451,7 +451,8 @@ def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, 
     assert build() == (len(posted), [])  # every entry was posted since the night's build
     assert build() == (0, [])  # nothing changed since
 
-    # R5 retracted: the caps compute its period again, and only that period's entries are compared
+    # R5 retracted: the caps compute its period again (entries after it were posted), and only that
+    # period's entries are compared
     (r5_entry, _, r5_points, r5_period), = [p for p in posted if p[1] == "R5"]
     with psycopg.connect(url) as conn:
         conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason)"

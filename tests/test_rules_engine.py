@@ -189,6 +189,12 @@ def test_caps_and_event_bonuses_compute_again_from_the_first_changed_day_of_a_mo
         assert (read(CAPS_OF_DEMO), read(EVENT_BONUSES)) == incremental
 
     first, events_first = dict(read(CAPS_DAYS_BUILT)), read(EVENT_ENTRIES_BUILT)
+    for night in ("2026-10-26", "2026-10-27"):  # (the first takes in what the night posted)
+        dbt.build(fresh_db, night=night, program="demo", select="+int_ledger_corrections_by_program")
+    # the corrections compare the posted entries of the days the caps computed: none posted on the 27th
+    # (by period, every entry posted in October)
+    assert read("select compared_entries from intermediate.int_ledger_corrections_by_program"
+                " where program = 'demo' and entry_id is null") == [(0,)]
     build("2026-10-27")
     caps, events = incremental = build("2026-10-28")  # after a day computed and not posted
     second, events_second = dict(read(CAPS_DAYS_BUILT)), read(EVENT_ENTRIES_BUILT)

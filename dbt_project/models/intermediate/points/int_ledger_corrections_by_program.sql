@@ -17,10 +17,11 @@
 --
 -- Incremental: an entry's correction changes only when its posted row, its earlier
 -- corrections or what the rules give for it do, and the rules' points for feedback and
--- nominations are int_points_capped_by_period's, computed again a whole period at a time
--- whenever anything that feeds them changed (new, late or re-attributed feedback, a flag raised,
--- dropped or decided, a retraction). So a build compares only the posted entries that can have
--- changed: those in the periods the caps computed since its last build, those posted since, those
+-- nominations are int_points_capped_by_period's, computed again a day at a time (each day of a
+-- period from the first whose entries can have changed) whenever anything that feeds them changed
+-- (new, late or re-attributed feedback, a flag raised, dropped or decided, a retraction; a source
+-- that moved to another day changes both). So a build compares only the posted entries that can
+-- have changed: those of the days the caps computed since its last build, those posted since, those
 -- corrected or reversed since (a correction posted is one), and those of the days since its last
 -- build's night (an earlier night run again brings them back). It keeps the corrections it stored
 -- for every other entry as they were. It compares everything after a night earlier than its
@@ -57,10 +58,12 @@ posted as not materialized (
 
 changed_ranges as (
 
-    -- the periods the caps computed since (as time ranges: the ledger is read through its index)
-    select period, {{ period_bounds('period') }}
+    -- the days the caps computed since (as time ranges: the ledger is read through its index)
+    select
+        day::timestamp at time zone 'UTC' as starts_at,
+        (day + 1)::timestamp at time zone 'UTC' as ends_at
     from (
-        select distinct c.period
+        select distinct c.entry_day as day
         from {{ ref('int_points_capped_by_period') }} as c, previous
         where c.program = '{{ var("program") }}' and c._built_at > coalesce(previous.capped_built_at, '-infinity')
     ) as changed
