@@ -162,8 +162,8 @@
 {#- is_incremental_over(marks), and the program's rows have `columns`, which a model gained after it was
     first built: false until a build has written them (sync_all_columns adds a column with nulls to the
     rows already there). The first of `columns` is set in every row the model writes; it is read in
-    the latest row, which the latest build wrote. The model's post-hook deletes the program's rows
-    without it after the build that computed everything. -#}
+    the latest row, which the latest build wrote. The model's post-hook (delete_rows_without) deletes
+    the program's rows without it after the build that computed everything. -#}
 {% macro is_incremental_over_rows_with(marks, columns) -%}
     {%- if not (is_incremental_over(marks) and is_incremental_with(columns)) -%}
         {{ return(false) }}
@@ -174,6 +174,13 @@
     {%- set latest = run_query("select " ~ columns[0] ~ " is not null from " ~ this ~ " where " ~ program_is()
         ~ " order by _built_at desc limit 1") -%}
     {{ return(latest.rows | length == 0 or latest.rows[0][0]) }}
+{%- endmacro %}
+
+{#- The post-hook that goes with is_incremental_over_rows_with: deletes the night's program's rows
+    without `column` (written before the model gained it), once the build that computed everything
+    has written the rows that replace them. -#}
+{% macro delete_rows_without(column) -%}
+    delete from {{ this }} where {{ program_is() }} and {{ column }} is null
 {%- endmacro %}
 
 {#- An employee's first name: the first word of their full name (how comments name them). -#}

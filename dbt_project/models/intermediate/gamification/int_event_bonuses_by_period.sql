@@ -38,7 +38,7 @@
         "{{ index_on('day', 'program, period, entry_day') }}",
         "{{ drop_index_on('period') }}",
         "{{ index_on('built', 'program, _built_at') }}",
-        "delete from {{ this }} where program = '{{ var(\"program\") }}' and entry_day is null",
+        "{{ delete_rows_without('entry_day') }}",
     ],
 ) }}
 
@@ -312,7 +312,7 @@ from (
     select distinct t.period, t.entry_day
     from {{ this }} as t, from_day
     where t.program = '{{ var("program") }}' and t.period >= from_day.period
-        and (t.entry_day >= (from_day.from_at at time zone 'UTC')::date)
+        and t.entry_day >= (from_day.from_at at time zone 'UTC')::date
 ) as s
 cross join this_build
 {% endif %}

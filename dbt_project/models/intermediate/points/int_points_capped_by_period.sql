@@ -42,7 +42,7 @@
     post_hook=[
         "{{ index_on('day', 'program, period, entry_day') }}",
         "{{ drop_index_on('period') }}",
-        "delete from {{ this }} where program = '{{ var(\"program\") }}' and entry_day is null",
+        "{{ delete_rows_without('entry_day') }}",
         "{{ index_on('source', 'program, source_kind, source_id') }}",
         "{{ index_on('built', 'program, _built_at') }}",
         "{{ index_on('effective', 'program, effective_at') }}",
