@@ -168,8 +168,9 @@ def test_caps_and_event_bonuses_compute_again_from_the_first_changed_day_of_a_mo
     """The demo program's caps (40 points a day, 250 a month), milestones and challenges, night by
     night within October. A night that adds a day computes that day alone: the month's cap goes on
     from what the days before filled (posted ones, then unposted ones), and events are numbered on
-    from the month's stored tallies. A retraction of a posted rating on an earlier day computes the
-    whole month again (posted entries fill first). Each equals a full refresh."""
+    from the month's stored tallies; fairness sums that day's feedback alone, and adds up the
+    month's stored days. A retraction of a posted rating on an earlier day computes the whole month
+    of caps again (posted entries fill first). Each equals a full refresh."""
     generate(tmp_path / "inbox")
     nightly(night=date(2026, 10, 26), program="demo")  # publishes October to the 26th
 
@@ -177,18 +178,21 @@ def test_caps_and_event_bonuses_compute_again_from_the_first_changed_day_of_a_mo
         with psycopg.connect(fresh_db) as conn:
             return conn.execute(sql).fetchall()
 
-    def build(night: str) -> tuple[list[tuple], list[tuple]]:
-        dbt.build(fresh_db, night=night, program="demo", select="+int_event_bonuses_by_period")
-        return read(CAPS_OF_DEMO), read(EVENT_BONUSES)
+    def build(night: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        dbt.build(fresh_db, night=night, program="demo",
+                  select="+int_event_bonuses_by_period +int_employee_fairness_periods")
+        return read(CAPS_OF_DEMO), read(EVENT_BONUSES), read(FAIRNESS_OF_DEMO)
 
-    def same_as_full_refresh(night: str, incremental: tuple[list[tuple], list[tuple]]) -> None:
+    def same_as_full_refresh(night: str, incremental: tuple[list[tuple], list[tuple], list[tuple]]) -> None:
         # (the views between them too: a table built anew drops the views on it)
         dbt.build(fresh_db, night=night, program="demo", full_refresh=True, command="run",
                   select="int_points_capped_by_period int_points_capped int_employee_events"
-                         " int_event_bonuses_by_period")
-        assert (read(CAPS_OF_DEMO), read(EVENT_BONUSES)) == incremental
+                         " int_event_bonuses_by_period int_fairness_days int_employee_fairness_periods"
+                         " int_employee_fairness")
+        assert (read(CAPS_OF_DEMO), read(EVENT_BONUSES), read(FAIRNESS_OF_DEMO)) == incremental
 
     first, events_first = dict(read(CAPS_DAYS_BUILT)), read(EVENT_ENTRIES_BUILT)
+    fairness_first, fairness_before = dict(read(FAIRNESS_DAYS_BUILT)), read(FAIRNESS_OF_DEMO)
     for night in ("2026-10-26", "2026-10-27"):  # (the first takes in what the night posted)
         dbt.build(fresh_db, night=night, program="demo", select="+int_ledger_corrections_by_program")
     # the corrections compare the posted entries of the days the caps computed: none posted on the 27th
@@ -196,11 +200,16 @@ def test_caps_and_event_bonuses_compute_again_from_the_first_changed_day_of_a_mo
     assert read("select compared_entries from intermediate.int_ledger_corrections_by_program"
                 " where program = 'demo' and entry_id is null") == [(0,)]
     build("2026-10-27")
-    caps, events = incremental = build("2026-10-28")  # after a day computed and not posted
+    caps, events, fairness = incremental = build("2026-10-28")  # after a day computed and not posted
     second, events_second = dict(read(CAPS_DAYS_BUILT)), read(EVENT_ENTRIES_BUILT)
     assert {d: second[d] for d in first} == first  # the 26 days before were not computed again
     assert second[date(2026, 10, 27)] < second[date(2026, 10, 28)]
     assert [r for r in events_second if r[1] < date(2026, 10, 27)] == events_first  # nor their bonuses
+    fairness_second = dict(read(FAIRNESS_DAYS_BUILT))  # nor their fairness sums
+    assert {d: fairness_second[d] for d in fairness_first} == fairness_first
+    assert fairness_second[date(2026, 10, 27)] < fairness_second[date(2026, 10, 28)]
+    # October's fairness, added up from its stored days, took in the 27th and 28th's feedback
+    assert sum(r[2] for r in fairness if r[1] == "2026-10") > sum(r[2] for r in fairness_before if r[1] == "2026-10")
     # the month's cap held back points of the days computed alone, where their day's cap did not
     month_capped = [r for r in caps if r[1] >= date(2026, 10, 27) and r[4] > 0 and r[5] <= 40]
     assert month_capped, "no entry of Oct 27-28 held back by the month's cap: the test shows nothing"
@@ -231,6 +240,17 @@ def test_caps_and_event_bonuses_compute_again_from_the_first_changed_day_of_a_mo
         for table in BY_DAY:
             assert conn.execute(sql.SQL("select count(*) from {} where entry_day is null").format(table)).fetchone() == (0,)
 
+    # fairness periods from before the sums by day (a mark of the credits, not of the days): the next
+    # build computes every period, and the table takes the new mark
+    fairness_columns = ("select column_name from information_schema.columns where table_schema = 'intermediate'"
+                        " and table_name = 'int_employee_fairness_periods' and column_name like '\\_%'")
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("alter table intermediate.int_employee_fairness_periods"
+                     " rename column _days_built_at to _credits_built_at")
+        conn.execute("update intermediate.int_employee_fairness_periods set shrunk_score = 0")
+    assert build("2026-10-28") == incremental
+    assert read(fairness_columns) == [("_days_built_at",)]
+
 
 # (entry_id, entry_day, source_id, points, capped_points, the positive points of the employee's day before caps)
 CAPS_OF_DEMO = ("select entry_id, entry_day, source_id, points, capped_points,"
@@ -240,6 +260,11 @@ CAPS_OF_DEMO = ("select entry_id, entry_day, source_id, points, capped_points,"
 CAPS_DAYS_BUILT = ("select entry_day, max(_built_at) from intermediate.int_points_capped_by_period"
                    " where program = 'demo' and entry_id is not null group by 1")
 BY_DAY = [sql.Identifier("intermediate", t) for t in ("int_points_capped_by_period", "int_event_bonuses_by_period")]
+FAIRNESS_OF_DEMO = ("select employee_id, period, responses, effective_responses, observed_score, baseline_score,"
+                    " shrunk_score, leaderboard_rank from intermediate.int_employee_fairness_periods"
+                    " where program = 'demo' order by 2, 1")
+FAIRNESS_DAYS_BUILT = ("select entry_day, max(_built_at) from intermediate.int_fairness_days"
+                       " where program = 'demo' group by 1")
 EVENT_ENTRIES_BUILT = ("select entry_id, entry_day, _built_at from intermediate.int_event_bonuses_by_period"
                        " where program = 'demo' and entry_id is not null order by 1")
 

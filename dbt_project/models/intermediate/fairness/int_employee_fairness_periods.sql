@@ -15,15 +15,13 @@
 -- are ranked. Settings are those of the version in force at the period's end.
 -- Only employees covered by the program when they got the feedback appear.
 --
--- Incremental by period: every term is computed within one period, so a build
--- computes again only the periods that can have changed since this model's last
--- build of the program: those of the credits written since (new, recomputed or
--- withdrawn feedback, or feedback whose interaction moved to another queue: each
--- credit carries its interaction's queue) and of the feedback of employees loaded or
--- changed since. A period
--- computed again replaces its rows (delete+insert on program and period); one left
--- with nobody gets a marker row (no employee). int_employee_fairness is this table
--- for the night's program, without markers, with `is_final` for the night.
+-- Incremental by period: every term is computed within one period, from the period's sums by
+-- day (int_fairness_days: Σ w, Σ w·x and responses per employee, day, channel and queue), so a
+-- build computes again only the periods of the days int_fairness_days wrote since this model's
+-- last build of the program, adding up their days (the sums are exact numerics: the same result
+-- as from every credit). A period computed again replaces its rows (delete+insert on program and
+-- period); one left with nobody gets a marker row (no employee). int_employee_fairness is this
+-- table for the night's program, without markers, with `is_final` for the night.
 
 {{ config(
     materialized='incremental',
@@ -36,23 +34,16 @@
 ) }}
 
 {% set marks = {
-    'credits_built_at': 'select max(_built_at) from credits',
-    'employees_ingested_at': 'select max(ingested_at) from employees',
+    'days_built_at': 'select max(_built_at) from days',
 } %}
 {% set incremental = is_incremental_over(marks) %}
 
 with
 
-credits as not materialized (
+days as not materialized (
 
-    select * from {{ ref('int_feedback_credits') }}
+    select * from {{ ref('int_fairness_days') }}
     where program = '{{ var("program") }}'
-
-),
-
-employees as not materialized (
-
-    select * from {{ ref('stg_raw__employees') }}
 
 ),
 
@@ -60,44 +51,31 @@ employees as not materialized (
 
 {% if incremental %}
 
+-- the periods of the days written since (through the (program, _built_at) index)
 changed_periods as (
 
-    select {{ period_of('c.responded_at') }} as period
-    from credits as c, previous
-    where c._built_at > coalesce(previous.credits_built_at, '-infinity')
-
-    union
-
-    select {{ period_of('c.responded_at') }}
-    from credits as c
-    inner join employees as e on c.employee_id = e.employee_id
-    cross join previous
-    where e.ingested_at > coalesce(previous.employees_ingested_at, '-infinity')
-
-),
-
--- as time ranges, so the credits of a period are read through their index
-changed_ranges as (
-
-    select period, {{ period_bounds('period') }}
-    from changed_periods
-    where period is not null
+    select distinct d.period
+    from days as d, previous
+    where d._built_at > coalesce(previous.days_built_at, '-infinity')
 
 ),
 
 {% endif %}
 
-credited as (
+-- the sums of the periods computed, read period by period through the (program, period,
+-- entry_day) index: a lateral with offset 0 is not flattened into a join
+summed as (
 
-    select c.*
+    select d.*
     {% if incremental %}
-        -- (as a join, every credit was joined with the employees' versions and the interactions
-        -- before the ranges filtered them)
-        from {{ rows_in_ranges('credits', 'responded_at') }} as c
+        from changed_periods as cp
+        cross join lateral (
+            select * from days as in_period where in_period.period = cp.period offset 0
+        ) as d
     {% else %}
-        from credits as c
+        from days as d
     {% endif %}
-    where c.employee_id is not null and c.credit_kind = 'attributed'
+    where d.employee_id is not null
 
 ),
 
@@ -105,39 +83,6 @@ versions as (
 
     select * from {{ ref('stg_program__versions') }}
     where program = '{{ var("program") }}'
-
-),
-
-eligibility as (
-
-    select * from {{ ref('stg_program__eligibility') }}
-    where program = '{{ var("program") }}'
-
-),
-
-employee_versions as (
-
-    select * from {{ ref('stg_raw__employee_history') }}
-
-),
-
-scored as (
-
-    select
-        c.employee_id,
-        c.response_id,
-        c.attribution_weight as w,
-        {{ normalised_score('c.feedback_kind', 'c.score') }} as x,
-        {{ period_of('c.responded_at') }} as period,
-        c.channel,
-        c.queue
-    from credited as c
-    inner join employee_versions as e
-        on c.employee_id = e.employee_id
-        and c.responded_at >= e.valid_from
-        and c.responded_at < e.valid_to
-    where c.feedback_kind in ('csat', 'stars', 'nps', 'ces', 'thumbs')
-        and {{ covered_by_program('eligibility', 'e', 'c.version_id', 'c.responded_at') }}
 
 ),
 
@@ -150,7 +95,11 @@ settings as (
         v.fairness_baseline,
         v.fairness_prior_weight,
         v.fairness_min_feedback
-    from (select distinct period from scored) as periods
+    {% if incremental %}
+    from changed_periods as periods
+    {% else %}
+    from (select distinct period from summed) as periods
+    {% endif %}
     inner join versions as v
         on (to_date(periods.period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date
             >= v.effective_from
@@ -161,16 +110,20 @@ settings as (
 
 grouped as (
 
+    -- an employee's sums per baseline group (queue or channel, as the version says); the sort
+    -- that groups them is the statement's largest (a month's sums at L: 1.2 million rows), so it
+    -- carries nothing else
     select
-        scored.*,
-        s.version_id,
-        s.period_end,
-        s.fairness_prior_weight as k,
-        s.fairness_min_feedback as min_feedback,
-        coalesce(case s.fairness_baseline when 'channel' then scored.channel else scored.queue end, '(none)')
-            as baseline_group
-    from scored
-    inner join settings as s on scored.period = s.period
+        summed.period,
+        summed.employee_id,
+        coalesce(case s.fairness_baseline when 'channel' then summed.channel else summed.queue end, '(none)')
+            as baseline_group,
+        sum(summed.responses) as responses,
+        sum(summed.weight) as w,
+        sum(summed.weighted_score) as wx
+    from summed
+    inner join settings as s on summed.period = s.period
+    group by 1, 2, 3
 
 ),
 
@@ -178,7 +131,7 @@ baselines as (
 
     select
         grouped.*,
-        sum(w * x) over (partition by period, baseline_group)
+        sum(wx) over (partition by period, baseline_group)
             / sum(w) over (partition by period, baseline_group) as group_baseline
     from grouped
 
@@ -189,16 +142,12 @@ per_employee as (
     select
         employee_id,
         period,
-        version_id,
-        period_end,
-        k,
-        min_feedback,
-        count(distinct response_id) as responses,
+        sum(responses) as responses,
         sum(w) as effective_responses,
-        sum(w * x) / sum(w) as observed_score,
+        sum(wx) / sum(w) as observed_score,
         sum(w * group_baseline) / sum(w) as baseline_score
     from baselines
-    group by employee_id, period, version_id, period_end, k, min_feedback
+    group by employee_id, period
 
 ),
 
@@ -206,9 +155,13 @@ shrunk as (
 
     select
         per_employee.*,
-        baseline_score + effective_responses / (effective_responses + k) * (observed_score - baseline_score)
-            as shrunk_score
+        s.version_id,
+        s.period_end,
+        s.fairness_min_feedback as min_feedback,
+        baseline_score + effective_responses / (effective_responses + s.fairness_prior_weight)
+            * (observed_score - baseline_score) as shrunk_score
     from per_employee
+    inner join settings as s on per_employee.period = s.period
 
 ),
 
@@ -251,6 +204,6 @@ select
     '{{ var("program") }}'::text, null::text, r.period::char(7), null::text, null::bigint, null::numeric(14, 6),
     null::numeric(6, 4), null::numeric(6, 4), null::numeric(6, 4), null::numeric(6, 4), null::integer,
     null::timestamptz, {{ watermark_columns(marks) }}
-from (select period from changed_ranges except select period from fairness) as r
+from (select period from changed_periods except select period from fairness) as r
 cross join this_build
 {% endif %}
