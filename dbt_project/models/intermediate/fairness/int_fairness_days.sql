@@ -49,7 +49,9 @@ employees as not materialized (
 
 ),
 
-{{ watermark_ctes(marks, incremental) }}
+{# (the marks of the latest row, through the (program, _built_at) index: as the max over every row,
+    they read the whole table each night, 8.2 million rows at L) #}
+{{ watermark_ctes(marks, incremental, from_latest_row=true) }}
 
 {% if incremental %}
 
