@@ -163,10 +163,10 @@ def test_the_demo_program_uses_every_rule_and_explains_itself(fresh_db, tmp_path
 
 
 @pytest.mark.slow
-def test_caps_and_event_bonuses_compute_again_from_the_first_changed_day_of_a_month(fresh_db, tmp_path,
-                                                                                  prefect_harness):
-    """The demo program's caps (40 points a day, 250 a month), milestones and challenges, night by
-    night within October. A night that adds a day computes that day alone: the month's cap goes on
+def test_caps_event_bonuses_and_fairness_compute_again_from_the_first_changed_day_of_a_month(
+        fresh_db, tmp_path, prefect_harness):
+    """The demo program's caps (40 points a day, 250 a month), milestones and challenges, and
+    fairness, night by night within October. A night that adds a day computes that day alone: the month's cap goes on
     from what the days before filled (posted ones, then unposted ones), and events are numbered on
     from the month's stored tallies; fairness sums that day's feedback alone, and adds up the
     month's stored days. A retraction of a posted rating on an earlier day computes the whole month
