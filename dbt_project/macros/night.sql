@@ -8,6 +8,18 @@
     to_char({{ ts }} at time zone 'UTC', 'YYYY-MM')
 {%- endmacro %}
 
+{#- The day (UTC) of a timestamp: the day a model kept by day files it under. -#}
+{% macro day_of(ts) -%}
+    ({{ ts }} at time zone 'UTC')::date
+{%- endmacro %}
+
+{#- A day's bounds as UTC timestamps: `starts_at` and `ends_at` columns, so that rows of the day
+    are read through an index on their time (as period_bounds for a period). -#}
+{% macro day_bounds(day) -%}
+    {{ day }}::timestamp at time zone 'UTC' as starts_at,
+    ({{ day }} + 1)::timestamp at time zone 'UTC' as ends_at
+{%- endmacro %}
+
 {#- A regular expression matching `expr` (text) as a whole word, case-insensitively:
     regex metacharacters in names are escaped; a word boundary is any character
     that is not a letter or digit (works for names with accents too). -#}

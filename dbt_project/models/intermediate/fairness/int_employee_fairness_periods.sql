@@ -63,15 +63,13 @@ changed_periods as (
 {% endif %}
 
 -- the sums of the periods computed, read period by period through the (program, period,
--- entry_day) index: a lateral with offset 0 is not flattened into a join
+-- entry_day) index (looked_up: not flattened into a join)
 summed as (
 
     select d.*
     {% if incremental %}
         from changed_periods as cp
-        cross join lateral (
-            select * from days as in_period where in_period.period = cp.period offset 0
-        ) as d
+        cross join {{ looked_up('days', 'in_period', 'in_period.period = cp.period') }} as d
     {% else %}
         from days as d
     {% endif %}

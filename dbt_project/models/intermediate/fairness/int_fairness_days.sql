@@ -57,13 +57,13 @@ employees as not materialized (
 
 changed_days as (
 
-    select (c.responded_at at time zone 'UTC')::date as entry_day
+    select {{ day_of('c.responded_at') }} as entry_day
     from credits as c, previous
     where c._built_at > coalesce(previous.credits_built_at, '-infinity')
 
     union
 
-    select (c.responded_at at time zone 'UTC')::date
+    select {{ day_of('c.responded_at') }}
     from credits as c
     inner join employees as e on c.employee_id = e.employee_id
     cross join previous
@@ -74,10 +74,7 @@ changed_days as (
 -- as time ranges, so the credits of a day are read through their index
 changed_ranges as (
 
-    select
-        entry_day,
-        entry_day::timestamp at time zone 'UTC' as starts_at,
-        (entry_day + 1)::timestamp at time zone 'UTC' as ends_at
+    select entry_day, {{ day_bounds('entry_day') }}
     from changed_days
     where entry_day is not null
 
@@ -118,7 +115,7 @@ scored as (
         c.response_id,
         c.attribution_weight as w,
         {{ normalised_score('c.feedback_kind', 'c.score') }} as x,
-        (c.responded_at at time zone 'UTC')::date as entry_day,
+        {{ day_of('c.responded_at') }} as entry_day,
         c.channel,
         c.queue
     from credited as c

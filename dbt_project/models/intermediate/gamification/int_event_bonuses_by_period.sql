@@ -130,7 +130,7 @@ from_day as not materialized (
 
             union all
 
-            select (least(s.event_at, s._replaced_event_at) at time zone 'UTC')::date
+            select {{ day_of('least(s.event_at, s._replaced_event_at)') }}
             from served as s, previous
             where s._built_at > coalesce(previous.served_built_at, '-infinity')
 
@@ -270,7 +270,7 @@ select
     e.*,
     null::text as metric,
     null::bigint as events,
-    (e.effective_at at time zone 'UTC')::date as entry_day,
+    {{ day_of('e.effective_at') }} as entry_day,
     {{ watermark_columns(marks) }},
     now() as _built_at
 from entries as e
@@ -312,7 +312,7 @@ from (
     select distinct t.period, t.entry_day
     from {{ this }} as t, from_day
     where t.program = '{{ var("program") }}' and t.period >= from_day.period
-        and t.entry_day >= (from_day.from_at at time zone 'UTC')::date
+        and t.entry_day >= {{ day_of('from_day.from_at') }}
 ) as s
 cross join this_build
 {% endif %}

@@ -98,7 +98,7 @@ days as (
 
     select
         e.employee_id,
-        (e.event_at at time zone 'UTC')::date as event_day,
+        {{ day_of('e.event_at') }} as event_day,
         max(e.event_at) as last_event_at,
         -- the version in force at the day's last event
         (array_agg(e.version_id order by e.event_at desc, e.event_id desc))[1] as version_id
@@ -106,10 +106,10 @@ days as (
     {% if incremental %}
         inner join from_period on e.event_at >= from_period.starts_at
     {% endif %}
-    where extract(isodow from (e.event_at at time zone 'UTC')::date) <= 5
+    where extract(isodow from {{ day_of('e.event_at') }}) <= 5
         -- (a program with no streak keeps nothing: loading one with streaks computes every period)
         and exists (select 1 from streaks)
-    group by e.employee_id, (e.event_at at time zone 'UTC')::date
+    group by e.employee_id, {{ day_of('e.event_at') }}
 
 ),
 

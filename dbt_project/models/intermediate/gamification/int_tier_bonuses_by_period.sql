@@ -234,8 +234,8 @@ crossed as (
         ) as highest_before
     from rolling as r
     inner join versions as v
-        on (r.effective_at at time zone 'UTC')::date >= v.effective_from
-        and (r.effective_at at time zone 'UTC')::date < v.effective_to
+        on {{ day_of('r.effective_at') }} >= v.effective_from
+        and {{ day_of('r.effective_at') }} < v.effective_to
     where r.is_new
 
 ),

@@ -110,14 +110,14 @@ changed_days as (
     -- (previous is constants, so that the indexes read only what is past the bounds)
     -- (markers too: withdrawn feedback keeps its time)
     -- (a rating is written again when its credit was, or when its interaction was loaded again)
-    select (r.responded_at at time zone 'UTC')::date as day
+    select {{ day_of('r.responded_at') }} as day
     from ratings as r, previous
     where r._built_at > coalesce(previous.ratings_built_at, '-infinity')
 
     union
 
     -- a changed employee has the customer's address now (through the ratings' address index)
-    select (r.responded_at at time zone 'UTC')::date
+    select {{ day_of('r.responded_at') }}
     from ratings as r
     inner join all_employees as e on r.customer_email_hash = e.email_hash
     cross join previous
@@ -200,12 +200,12 @@ rated as (
         r.employee_id,
         r.version_id,
         r.responded_at,
-        (r.responded_at at time zone 'UTC')::date as flag_day,
+        {{ day_of('r.responded_at') }} as flag_day,
         r.interaction_id,
         r.customer_email_hash,
         r.customer_key,
         {% if incremental and not look_up %}
-            (r.responded_at at time zone 'UTC')::date in (select day from flag_days) as is_written
+            {{ day_of('r.responded_at') }} in (select day from flag_days) as is_written
         {% else %}
             true as is_written
         {% endif %}
@@ -214,12 +214,12 @@ rated as (
     cross join read_span as rs
     where r.employee_id is not null
         and r.responded_at >= rs.write_from and r.responded_at < rs.read_until
-        and (r.responded_at at time zone 'UTC')::date in (select day from flag_days)
+        and {{ day_of('r.responded_at') }} in (select day from flag_days)
     {% elif incremental %}
     -- (on the day, not as time ranges: the planner put the ranges last, and 10 M credits
     -- against 61 ranges was 634 M comparisons, 90 s at L; the span's bounds, constants, read
     -- the days through the (program, responded_at) index)
-    inner join read_days as rd on (r.responded_at at time zone 'UTC')::date = rd.day
+    inner join read_days as rd on {{ day_of('r.responded_at') }} = rd.day
     cross join read_span as rs
     where r.employee_id is not null
         and r.responded_at >= rs.read_from and r.responded_at < rs.read_until
@@ -336,8 +336,8 @@ nominations as (
         v.burst_max, v.burst_days
     from {{ ref('stg_raw__nominations') }} as n
     inner join versions as v
-        on (n.nominated_at at time zone 'UTC')::date >= v.effective_from
-        and (n.nominated_at at time zone 'UTC')::date < v.effective_to
+        on {{ day_of('n.nominated_at') }} >= v.effective_from
+        and {{ day_of('n.nominated_at') }} < v.effective_to
     where n.customer_domain_hash is not null and v.burst_max is not null
 
 ),
@@ -372,7 +372,7 @@ burst_flags as (
         'nomination ' || nominations_in_window || ' of this employee from one email domain within '
             || burst_days || ' days (limit ' || burst_max || ')' as detail,
         null::text as address_employee_id,
-        (nominated_at at time zone 'UTC')::date as flag_day
+        {{ day_of('nominated_at') }} as flag_day
     from burst_counted
     where nominations_in_window > burst_max
 

@@ -59,9 +59,7 @@ posted as not materialized (
 changed_ranges as (
 
     -- the days the caps computed since (as time ranges: the ledger is read through its index)
-    select
-        day::timestamp at time zone 'UTC' as starts_at,
-        (day + 1)::timestamp at time zone 'UTC' as ends_at
+    select {{ day_bounds('day') }}
     from (
         select distinct c.entry_day as day
         from {{ ref('int_points_capped_by_period') }} as c, previous

@@ -111,7 +111,7 @@ posted as not materialized (
 changed_days as (
 
     -- (markers too: a source that earns nothing now keeps its time)
-    select (p.effective_at at time zone 'UTC')::date as day
+    select {{ day_of('p.effective_at') }} as day
     from points_by_source as p, previous
     where p._built_at > coalesce(previous.points_built_at, '-infinity')
 
@@ -141,7 +141,7 @@ changed_days as (
 
     union
 
-    select (p.effective_at at time zone 'UTC')::date
+    select {{ day_of('p.effective_at') }}
     from retracted as r
     inner join points_by_source as p on p.source_kind = 'feedback' and r.response_id = p.source_id
     cross join previous
@@ -189,7 +189,7 @@ filled_before as (
         select s.employee_id, s.day_points
         from {{ this }} as s
         where s.program = '{{ var("program") }}' and s.period = r.period
-            and s.entry_day < (r.starts_at at time zone 'UTC')::date and s.entry_id is not null
+            and s.entry_day < {{ day_of('r.starts_at') }} and s.entry_id is not null
         offset 0
     ) as t
     group by t.employee_id, r.period
@@ -220,7 +220,7 @@ identified as (
     select
         {{ ledger_entry_id('p.source_kind', 'p.source_id', 'p.employee_id', 'p.entry_kind') }} as entry_id,
         p.*,
-        (p.effective_at at time zone 'UTC')::date as entry_day,
+        {{ day_of('p.effective_at') }} as entry_day,
         {{ period_of('p.effective_at') }} as period,
         v.cap_per_day,
         v.cap_per_month,
@@ -325,7 +325,7 @@ select
     {{ watermark_columns(marks) }}, now()
 from changed_ranges as r
 cross join generate_series(
-    (r.starts_at at time zone 'UTC')::date, (r.ends_at at time zone 'UTC')::date - 1, interval '1 day'
+    {{ day_of('r.starts_at') }}, {{ day_of('r.ends_at') }} - 1, interval '1 day'
 ) as d (day)
 cross join this_build
 {% endif %}

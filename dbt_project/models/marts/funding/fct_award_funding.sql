@@ -24,7 +24,7 @@ awards as (
     select
         *,
         coalesce(
-            (instant_at at time zone 'UTC')::date,
+            {{ day_of('instant_at') }},
             (to_date(period || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date
         ) as award_date
     from {{ ref('fct_award_proposals') }}
