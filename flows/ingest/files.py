@@ -90,14 +90,43 @@ def file_sha256(path: Path) -> str:
 # ------------------------------------------------------------------ the Python side: stream and map
 
 
+# One field of a kind, as the row loop uses it: its name; the source column it copies as text, or
+# None and its reader; and the landing columns it fills (its value in clear, its keyed hash, the
+# keyed hash of an address's domain; None: not).
+_Step = tuple[str, str | None, Callable[[dict[str, str | None]], str | None], int | None, int | None, int | None]
+
+
 @dataclass
 class _KindPlan:
     kind: Kind
-    readers: list[tuple[str, Callable[[dict[str, str | None]], str | None]]]
+    steps: list[_Step]
     filters: list  # type: ignore[type-arg]
-    hashed: dict[str, str]  # input field → hashed column
-    also_hashed: dict[str, str]
-    domain_hashed: dict[str, str]
+    width: int  # landing columns
+
+    def land(self, values: dict[str, str | None], secret: bytes) -> tuple[list[str | None], list[str]]:
+        """One source row as this kind's landing values, and the problems of the fields that did not parse."""
+        out: list[str | None] = [None] * self.width
+        problems: list[str] = []
+        for name, column, read, clear_at, hash_at, domain_at in self.steps:
+            if column is not None:  # most fields: a column's text as it is (what `read` does, without a call)
+                value = values.get(column)
+                if not value or not (value := value.strip()):
+                    continue
+            else:
+                try:
+                    value = read(values)
+                except ParseError as exc:
+                    problems.append(str(exc))
+                    continue
+                if value is None:
+                    continue
+            if clear_at is not None:
+                out[clear_at] = value
+            if hash_at is not None:
+                out[hash_at] = personal.keyed_hash(name, value, secret)
+            if domain_at is not None and "@" in value:
+                out[domain_at] = personal.keyed_hash("domain", value.rsplit("@", 1)[1], secret)
+        return out, problems
 
 
 def _landing_columns(kinds: list[Kind]) -> list[str]:
@@ -109,19 +138,27 @@ def _landing_columns(kinds: list[Kind]) -> list[str]:
     return cols
 
 
-def _plans(mapping: Mapping) -> list[_KindPlan]:
+def _plans(mapping: Mapping, position: dict[str, int]) -> list[_KindPlan]:
+    """What the row loop does for each kind, decided once per file: a field that is stored only as a
+    keyed hash (`hashed`) has no clear column; one stored in clear may also be hashed (`also_hashed`)."""
     zone = ZoneInfo(mapping.timezone)
     plans = []
     for name, km in mapping.kinds.items():
         kind = KINDS[name]
-        plans.append(_KindPlan(
-            kind=kind,
-            readers=[(f, field_reader(f, spec, zone)) for f, spec in km.fields.items()],
-            filters=list(km.where),
-            hashed=dict(kind.hashed),
-            also_hashed=dict(kind.also_hashed),
-            domain_hashed=dict(kind.domain_hashed),
-        ))
+        hashed, also_hashed, domain_hashed = dict(kind.hashed), dict(kind.also_hashed), dict(kind.domain_hashed)
+        steps: list[_Step] = []
+        for f, spec in km.fields.items():
+            hashed_as = hashed.get(f) or also_hashed.get(f)
+            as_is = spec.column is not None and spec.parse == "text" and spec.map is None
+            steps.append((
+                f,
+                spec.column if as_is else None,
+                field_reader(f, spec, zone),
+                None if f in hashed else position[f],
+                position[hashed_as] if hashed_as else None,
+                position[domain_hashed[f]] if f in hashed and f in domain_hashed else None,
+            ))
+        plans.append(_KindPlan(kind=kind, steps=steps, filters=list(km.where), width=len(position)))
     return plans
 
 
@@ -137,8 +174,10 @@ def load_rows(
     on_progress: Callable[[int], None] | None = None,
 ) -> FileResult:
     """Map, land, check and upsert a stream of source rows, in the caller's transaction."""
-    plans = _plans(mapping)
-    kinds = [p.kind for p in plans]
+    kinds = [KINDS[name] for name in mapping.kinds]
+    columns = _landing_columns(kinds)
+    position = {c: i for i, c in enumerate(columns)}
+    plans = _plans(mapping, position)
     kind_label = "+".join(k.name for k in kinds)
     result = FileResult(file=source_file, kinds={k.name: IngestResult(k.name, source_file) for k in kinds})
     if header is not None:
@@ -151,8 +190,7 @@ def load_rows(
             if f in km.fields:
                 masked.update(km.fields[f].source_columns())
     secret = personal.key()
-    columns = _landing_columns(kinds)
-    position = {c: i for i, c in enumerate(columns)}
+    mask = _masker(masked, header, mapping.delimiter)
 
     conn.execute("set local timezone = 'UTC'")  # naive timestamps in native files are UTC
     for k in kinds:
@@ -167,49 +205,30 @@ def load_rows(
             "create temp table landing (kind text, line bigint, raw_text text, pre_problem text, {}) on commit drop"
         ).format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in columns))
     )
-    unreadable = 0
+    unreadable = source_rows = 0
     copy_sql = sql.SQL("copy landing (kind, line, raw_text, pre_problem, {}) from stdin").format(
         sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with conn.cursor().copy(copy_sql) as copy:
         for row in rows:
-            result.source_rows += 1
-            if on_progress and result.source_rows % 50_000 == 0:
-                on_progress(result.source_rows)
+            source_rows += 1
+            if on_progress and source_rows % 50_000 == 0:
+                on_progress(source_rows)
             if row.values is None:  # streamed through COPY too: memory stays flat however many
                 unreadable += 1
                 copy.write_row([UNREADABLE, row.line, row.raw_text, row.reason or "unreadable row"]
                                + [None] * len(columns))
                 continue
             values = row.values
-            raw_text = row.raw_text
-            if masked:
-                raw_text = _mask(raw_text, values, masked, header, mapping.delimiter)
+            raw_text = mask(row.raw_text, values) if masked else row.raw_text
             for plan in plans:
-                if not all(f.keeps((values.get(f.column) or "").strip()) for f in plan.filters):
+                if plan.filters and not all(f.keeps((values.get(f.column) or "").strip()) for f in plan.filters):
                     result.kinds[plan.kind.name].filtered_out += 1
                     continue
-                out: list[str | None] = [None] * len(columns)
-                problems = []
-                for fname, read in plan.readers:
-                    try:
-                        value = read(values)
-                    except ParseError as exc:
-                        problems.append(str(exc))
-                        continue
-                    if fname in plan.hashed:  # stored only as a keyed hash
-                        if value is not None:
-                            out[position[plan.hashed[fname]]] = personal.keyed_hash(fname, value, secret)
-                            if fname in plan.domain_hashed and "@" in value:
-                                domain = value.rsplit("@", 1)[1]
-                                out[position[plan.domain_hashed[fname]]] = personal.keyed_hash("domain", domain, secret)
-                        continue
-                    out[position[fname]] = value
-                    if value is not None and fname in plan.also_hashed:
-                        out[position[plan.also_hashed[fname]]] = personal.keyed_hash(fname, value, secret)
+                out, problems = plan.land(values, secret)
                 copy.write_row([plan.kind.name, row.line, raw_text, "; ".join(problems) or None, *out])
 
-    result.unreadable_rows = unreadable
+    result.source_rows, result.unreadable_rows = source_rows, unreadable
     if unreadable:
         conn.execute(
             "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
@@ -243,14 +262,27 @@ def load_rows(
     return result
 
 
-def _mask(raw_text: str, values: dict[str, str | None], masked: set[str], header: list[str] | None, delimiter: str) -> str:
-    """The row's text with personal data replaced, for the quarantine copy."""
-    if header:  # csv / xlsx: rebuild the row from its fields
-        sep = "\t" if "\t" in raw_text and delimiter not in raw_text else delimiter
-        return sep.join(MASK if h in masked and values.get(h) else (values.get(h) or "") for h in header)
+def _masker(masked: set[str], header: list[str] | None,
+            delimiter: str) -> Callable[[str, dict[str, str | None]], str]:
+    """A function giving a row's text with personal data replaced, for the quarantine copy."""
+    if header:  # csv / xlsx: the row rebuilt from its fields, in the header's order
+        at = [i for i, h in enumerate(header) if h in masked]
+
+        def rebuilt(raw_text: str, values: dict[str, str | None]) -> str:
+            sep = "\t" if "\t" in raw_text and delimiter not in raw_text else delimiter
+            fields = [values.get(h) or "" for h in header]
+            for i in at:
+                if fields[i]:
+                    fields[i] = MASK
+            return sep.join(fields)
+
+        return rebuilt
     import json
 
-    return json.dumps({k: (MASK if k in masked and v else v) for k, v in values.items()}, ensure_ascii=False)
+    def as_json(raw_text: str, values: dict[str, str | None]) -> str:
+        return json.dumps({k: (MASK if k in masked and v else v) for k, v in values.items()}, ensure_ascii=False)
+
+    return as_json
 
 
 def ingest_file(

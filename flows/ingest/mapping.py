@@ -292,55 +292,83 @@ def _date(text: str, spec: FieldSpec) -> date:
 Record = dict[str, str | None]
 
 
-def field_reader(name: str, spec: FieldSpec, zone: ZoneInfo) -> Callable[[Record], str | None]:
-    """A function from a source record to the field's canonical text (None = empty)."""
+def _getter(spec: FieldSpec) -> Callable[[Record], str | None]:
+    """The field's raw text from a source record."""
+    if spec.value is not None:
+        constant = spec.value
+        return lambda rec: constant
+    if spec.template is not None:
+        template = spec.template
+        return lambda rec: template.format_map({k: (v or "") for k, v in rec.items()})
+    if spec.column is not None:
+        column = spec.column
+        return lambda rec: rec.get(column)
+    columns = list(spec.columns or [])
 
-    def raw(rec: Record) -> str | None:
-        if spec.value is not None:
-            return spec.value
-        if spec.template is not None:
-            return spec.template.format_map({k: (v or "") for k, v in rec.items()})
-        if spec.column is not None:
-            return rec.get(spec.column)
-        parts = [rec.get(c) or "" for c in spec.columns or []]
-        joined = " ".join(p for p in parts if p)
-        return joined or None
+    def joined(rec: Record) -> str | None:
+        return " ".join(p for p in (rec.get(c) for c in columns) if p) or None
+
+    return joined
+
+
+def _integer(text: str, spec: FieldSpec, zone: ZoneInfo, rec: Record) -> str:
+    if text.isascii() and text.isdigit():  # the common case, as Decimal would give it
+        return str(int(text))
+    n = _number(text, spec)
+    if n != n.to_integral_value():
+        raise ParseError(f"{text!r} is not a whole number")
+    return str(int(n))
+
+
+def _boolean(text: str, spec: FieldSpec, zone: ZoneInfo, rec: Record) -> str:
+    low = text.lower()
+    if low in TRUE:
+        return "true"
+    if low in FALSE:
+        return "false"
+    raise ParseError(f"{text!r} is not yes/no")
+
+
+def _datetime_text(text: str, spec: FieldSpec, zone: ZoneInfo, rec: Record) -> str:
+    value = _datetime(text, spec, zone)
+    if spec.plus_duration:
+        extra = (rec.get(spec.plus_duration) or "").strip()
+        if extra:
+            value += parse_duration(extra)
+    return value.isoformat()
+
+
+_PARSERS: dict[str, Callable[[str, FieldSpec, ZoneInfo, Record], str]] = {
+    "integer": _integer,
+    "number": lambda text, spec, zone, rec: str(_number(text, spec)),
+    "date": lambda text, spec, zone, rec: _date(text, spec).isoformat(),
+    "duration": lambda text, spec, zone, rec: str(int(parse_duration(text).total_seconds())),
+    "boolean": _boolean,
+    "datetime": _datetime_text,
+}
+
+
+def field_reader(name: str, spec: FieldSpec, zone: ZoneInfo) -> Callable[[Record], str | None]:
+    """A function from a source record to the field's canonical text (None = empty).
+
+    It runs once per field of every source row, so what does not change from row to row (where
+    the text comes from, the value map, the parser) is chosen here, once."""
+    get = _getter(spec)
+    value_map = spec.map
+    parser = _PARSERS.get(spec.parse)
 
     def read(rec: Record) -> str | None:
-        text = raw(rec)
+        text = get(rec)
         if text is not None:
             text = text.strip()
-        if spec.map is not None and text is not None and text in spec.map:
-            text = spec.map[text]
+            if value_map is not None and text in value_map:
+                text = value_map[text]
         if not text:
             return None
+        if parser is None:  # text
+            return text
         try:
-            if spec.parse == "text":
-                return text
-            if spec.parse == "integer":
-                n = _number(text, spec)
-                if n != n.to_integral_value():
-                    raise ParseError(f"{text!r} is not a whole number")
-                return str(int(n))
-            if spec.parse == "number":
-                return str(_number(text, spec))
-            if spec.parse == "date":
-                return _date(text, spec).isoformat()
-            if spec.parse == "duration":
-                return str(int(parse_duration(text).total_seconds()))
-            if spec.parse == "boolean":
-                low = text.lower()
-                if low in TRUE:
-                    return "true"
-                if low in FALSE:
-                    return "false"
-                raise ParseError(f"{text!r} is not yes/no")
-            value = _datetime(text, spec, zone)
-            if spec.plus_duration:
-                extra = (rec.get(spec.plus_duration) or "").strip()
-                if extra:
-                    value += parse_duration(extra)
-            return value.isoformat()
+            return parser(text, spec, zone, rec)
         except ParseError as exc:
             raise ParseError(f"unparseable {spec.parse} in {name}: {exc}") from None
 

@@ -11,8 +11,8 @@ import csv
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from flows.ingest.mapping import Mapping
 from plaudit.errors import IngestError
@@ -21,8 +21,7 @@ csv.field_size_limit(64 * 1024 * 1024)
 _BAD_CHARS = re.compile("[\x00\udc80-\udcff]")  # NUL, or a byte the encoding could not decode
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):  # a tuple: one is made for every row of a file
     line: int
     raw_text: str
     values: dict[str, str | None] | None  # None: rejected
@@ -97,6 +96,7 @@ class Source:
 
     def _csv(self) -> Iterator[Row]:
         ncols = len(self.header)
+        header, delimiter, bad_chars = self.header, self.delimiter, _BAD_CHARS.search
         with self._open_text() as f:
             reader = csv.reader(f, delimiter=self.delimiter, quotechar=self.quotechar)
             next(reader, None)
@@ -110,15 +110,14 @@ class Source:
                     continue
                 if not row:
                     continue  # a blank line is not a row
-                joined = self.delimiter.join(row)
+                joined = delimiter.join(row)
                 if len(row) != ncols:
                     yield Row(reader.line_num, printable(joined), None, f"row has {len(row)} fields, the header has {ncols}")
                     continue
-                problem = _bad_chars(joined, self.encoding)
-                if problem:
-                    yield Row(reader.line_num, printable(joined), None, problem)
+                if bad_chars(joined):
+                    yield Row(reader.line_num, printable(joined), None, _bad_chars(joined, self.encoding))
                     continue
-                yield Row(reader.line_num, joined, dict(zip(self.header, row, strict=True)))
+                yield Row(reader.line_num, joined, dict(zip(header, row, strict=True)))
 
     def _jsonl(self) -> Iterator[Row]:
         with self._open_text() as f:
