@@ -14,7 +14,7 @@ read for that kind; they are counted as `filtered_out`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -162,6 +162,48 @@ def _plans(mapping: Mapping, position: dict[str, int]) -> list[_KindPlan]:
     return plans
 
 
+def landing_rows(
+    mapping: Mapping,
+    rows: Iterable[Row],
+    result: FileResult,
+    *,
+    header: list[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[list[object]]:
+    """The landing table's rows for a stream of source rows (the Python side of an ingest): each row
+    mapped for each kind, personal data hashed, and its text masked for a quarantine copy. Counts go to
+    `result` (rows read, rows that could not be read, rows a kind's filter left out)."""
+    kinds = [KINDS[name] for name in mapping.kinds]
+    columns = _landing_columns(kinds)
+    plans = _plans(mapping, {c: i for i, c in enumerate(columns)})
+    # Source columns whose values never reach the database in clear.
+    masked = set(mapping.personal_data)
+    for name, km in mapping.kinds.items():
+        for f in dict(KINDS[name].hashed):
+            if f in km.fields:
+                masked.update(km.fields[f].source_columns())
+    secret = personal.key()
+    mask = _masker(masked, header, mapping.delimiter)
+    unreadable = source_rows = 0
+    for row in rows:
+        source_rows += 1
+        if on_progress and source_rows % 50_000 == 0:
+            on_progress(source_rows)
+        if row.values is None:  # streamed through COPY too: memory stays flat however many
+            unreadable += 1
+            yield [UNREADABLE, row.line, row.raw_text, row.reason or "unreadable row"] + [None] * len(columns)
+            continue
+        values = row.values
+        raw_text = mask(row.raw_text, values) if masked else row.raw_text
+        for plan in plans:
+            if plan.filters and not all(f.keeps((values.get(f.column) or "").strip()) for f in plan.filters):
+                result.kinds[plan.kind.name].filtered_out += 1
+                continue
+            out, problems = plan.land(values, secret)
+            yield [plan.kind.name, row.line, raw_text, "; ".join(problems) or None, *out]
+    result.source_rows, result.unreadable_rows = source_rows, unreadable
+
+
 def load_rows(
     conn: psycopg.Connection,
     mapping: Mapping,
@@ -176,21 +218,11 @@ def load_rows(
     """Map, land, check and upsert a stream of source rows, in the caller's transaction."""
     kinds = [KINDS[name] for name in mapping.kinds]
     columns = _landing_columns(kinds)
-    position = {c: i for i, c in enumerate(columns)}
-    plans = _plans(mapping, position)
     kind_label = "+".join(k.name for k in kinds)
     result = FileResult(file=source_file, kinds={k.name: IngestResult(k.name, source_file) for k in kinds})
     if header is not None:
         used = mapping.source_columns()
         result.ignored_columns = [h for h in header if h not in used]
-    # Source columns whose values never reach the database in clear.
-    masked = set(mapping.personal_data)
-    for name, km in mapping.kinds.items():
-        for f in dict(KINDS[name].hashed):
-            if f in km.fields:
-                masked.update(km.fields[f].source_columns())
-    secret = personal.key()
-    mask = _masker(masked, header, mapping.delimiter)
 
     conn.execute("set local timezone = 'UTC'")  # naive timestamps in native files are UTC
     for k in kinds:
@@ -205,30 +237,13 @@ def load_rows(
             "create temp table landing (kind text, line bigint, raw_text text, pre_problem text, {}) on commit drop"
         ).format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in columns))
     )
-    unreadable = source_rows = 0
     copy_sql = sql.SQL("copy landing (kind, line, raw_text, pre_problem, {}) from stdin").format(
         sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with conn.cursor().copy(copy_sql) as copy:
-        for row in rows:
-            source_rows += 1
-            if on_progress and source_rows % 50_000 == 0:
-                on_progress(source_rows)
-            if row.values is None:  # streamed through COPY too: memory stays flat however many
-                unreadable += 1
-                copy.write_row([UNREADABLE, row.line, row.raw_text, row.reason or "unreadable row"]
-                               + [None] * len(columns))
-                continue
-            values = row.values
-            raw_text = mask(row.raw_text, values) if masked else row.raw_text
-            for plan in plans:
-                if plan.filters and not all(f.keeps((values.get(f.column) or "").strip()) for f in plan.filters):
-                    result.kinds[plan.kind.name].filtered_out += 1
-                    continue
-                out, problems = plan.land(values, secret)
-                copy.write_row([plan.kind.name, row.line, raw_text, "; ".join(problems) or None, *out])
-
-    result.source_rows, result.unreadable_rows = source_rows, unreadable
+        for landing_row in landing_rows(mapping, rows, result, header=header, on_progress=on_progress):
+            copy.write_row(landing_row)
+    unreadable = result.unreadable_rows
     if unreadable:
         conn.execute(
             "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason)"
