@@ -13,7 +13,10 @@ One run, one database, in this order:
    nothing new either (the empty night reads the incremental night's publication);
 7. the next day's night: one more generated day, after a night that posted one day (the
    incremental night also takes in all that the full night posted: a night like every later one);
-8. a full refresh: `dbt build --full-refresh` over the same data (the transform alone).
+8. the weeks up to late in the month at once (timed, not a target: a backlog's night), then a
+   late-month night: one more day on the 27th (LATE_DAY), where whatever a night computes from the
+   month's 1st costs most (the nights above come at a month's start);
+9. a full refresh: `dbt build --full-refresh` over the same data (the transform alone).
 
 After each step the figures so far are written, so a run stopped at L still leaves what it measured,
 and every dbt node's timing of each night stays in the bench folder (timings/STAGE.json).
@@ -42,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCALES = {"S": (10_000, 500), "M": (1_000_000, 5_000), "L": (10_000_000, 50_000)}
 RESPONSES_PER_EMPLOYEE_DAY = 1.26
 NIGHT = date(2026, 10, 31)  # a month end, so the night makes October's awards and emails
+LATE_DAY = 27  # the late-month night's day of November: late, but before the month's close
 # free disk a run needs at its peak, in GB: the generated files, and the database while the full
 # night's ingest still holds its checking tables for the biggest files. At L on 2026-12-03 (73a117c)
 # the database reached 71 GB during the ingest (34 GB after it) with 6 GB of generated files; the
@@ -331,10 +335,11 @@ def main() -> None:
         print(f"rendering: {results['rendering']}", flush=True)
         save()
 
-        def add_day(after: date, first_id: int) -> date:
+        def add_day(after: date, first_id: int, *, until: date | None = None) -> date:
             """The next working day after `after` (the generated shops are closed on Sundays, and Oct 31
-            is a Saturday), generated and put in the inbox; returns that day."""
-            day = after + timedelta(days=1)
+            is a Saturday), or every day up to `until`, generated and put in the inbox; returns the
+            last day."""
+            day = until or after + timedelta(days=1)
             while day.weekday() == 6:
                 day += timedelta(days=1)
             shutil.rmtree(day_data, ignore_errors=True)
@@ -372,8 +377,16 @@ def main() -> None:
         # incremental night above also takes in all that the full night posted
         after = add_day(nxt, 2 * 10**9)
         night_step("ordinary", "next day's night", after, rows=True)
+        # the weeks up to the day before LATE_DAY in one night, then one more day late in the month: the
+        # nights above come at a month's start, where a model that computes the month so far has
+        # nothing to compute
+        late = after.replace(day=LATE_DAY)
+        backlog = add_day(after, 3 * 10**9, until=late - timedelta(days=1))
+        night_step("backlog", f"the days up to {backlog} at once", backlog, rows=True)
+        late = add_day(backlog, 4 * 10**9)
+        night_step("late", f"late-month night ({late})", late, rows=True)
         # last, so that the nights above run on what a night builds, not on what a refresh leaves
-        _, refresh_s = timed(dbt.build, url, night=after.isoformat(), program="demo", full_refresh=True)
+        _, refresh_s = timed(dbt.build, url, night=late.isoformat(), program="demo", full_refresh=True)
         print(f"full refresh (dbt): {refresh_s:.1f} s", flush=True)
         results.update({"full_refresh_dbt_s": round(refresh_s, 1),
                         "full_refresh_slowest_models": slowest_models(home, "full_refresh"), "complete": True})
@@ -386,10 +399,13 @@ def ratios(r: dict) -> dict[str, float]:  # type: ignore[type-arg]
     out = {}
     if "full_night_s" in r:
         out["full_night_vs_floor"] = round(r["full_night_s"] / r["floor"]["total_s"], 1)
-    if "incremental_night_s" in r and "full_refresh_dbt_s" in r:
+    if "full_refresh_dbt_s" in r:
         # a catch-up with the ledger (after a publication of much of it) is dbt work too
-        inc = r["incremental_stages"]
-        out["incremental_vs_full_refresh"] = round((inc["dbt"] + inc.get("catch_up", 0)) / r["full_refresh_dbt_s"], 2)
+        for key in ("incremental", "late"):
+            if f"{key}_night_s" in r:
+                inc = r[f"{key}_stages"]
+                out[f"{key}_vs_full_refresh"] = round(
+                    (inc["dbt"] + inc.get("catch_up", 0)) / r["full_refresh_dbt_s"], 3)
     if "incremental_night_s" in r:
         out["incremental_night_vs_full_night"] = round(r["incremental_night_s"] / r["full_night_s"], 2)
     return out
@@ -406,18 +422,21 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
     def get(key: str, fmt: str = "{} s") -> str:
         return fmt.format(r[key]) if key in r else gone
 
+    # the incremental targets hold for both one-day nights: at a month's start and late in it
     holds = {
         "full night ≤ 3× floor (target at M)": q.get("full_night_vs_floor", 1e9) <= TARGETS["full_vs_floor"],
-        "incremental dbt ≤ 10% of a full refresh (target at L)": q.get("incremental_vs_full_refresh", 1e9) <= 0.10,
-        "incremental night < 60 s": r.get("incremental_night_s", 1e9) < TARGETS["incremental_s"],
+        "incremental dbt ≤ 10% of a full refresh (target at L)": max(
+            q.get("incremental_vs_full_refresh", 1e9), q.get("late_vs_full_refresh", 1e9)) <= 0.10,
+        "incremental night < 60 s": max(
+            r.get("incremental_night_s", 1e9), r.get("late_night_s", 1e9)) < TARGETS["incremental_s"],
         "empty night < 20 s": r.get("empty_night_s", 1e9) < TARGETS["empty_s"],
         "peak RSS < 500 MB": r["peak_rss_mb"] < TARGETS["peak_rss_mb"],
         "rendering ≥ 2,000 emails/s": r.get("rendering", {}).get("emails_per_s", 0) >= TARGETS["emails_per_s"],
     }
     measured = {
         "full night ≤ 3× floor (target at M)": "full_night_vs_floor" in q,
-        "incremental dbt ≤ 10% of a full refresh (target at L)": "incremental_vs_full_refresh" in q,
-        "incremental night < 60 s": "incremental_night_s" in r,
+        "incremental dbt ≤ 10% of a full refresh (target at L)": "late_vs_full_refresh" in q,
+        "incremental night < 60 s": "late_night_s" in r,
         "empty night < 20 s": "empty_night_s" in r,
         "peak RSS < 500 MB": True,
         "rendering ≥ 2,000 emails/s": r.get("rendering", {}).get("rendered", 0) > 0,
@@ -430,6 +449,10 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
                if "settled_night_s" in r else gone)
     ordinary = (f"{r['ordinary_night_s']} s (dbt {r['ordinary_stages']['dbt']} s)"
                 if "ordinary_night_s" in r else gone)
+    backlog = (f"{r['backlog_night_s']} s (dbt {r['backlog_stages']['dbt']} s)"
+               if "backlog_night_s" in r else gone)
+    late = (f"{r['late_night_s']} s (dbt {r['late_stages']['dbt']} s)"
+            if "late_night_s" in r else gone)
     rendering = gone if "rendering" not in r else (
         f"{r['rendering']['emails_per_s']:,} per second"
         + ("" if r["rendering"].get("queued", True) else " (nothing queued: the messages of awards not yet approved)")
@@ -458,6 +481,8 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 | empty night | {get('empty_night_s')} |
 | the same night once more (the empty night's publication read) | {settled} |
 | the next day's night (one more new day, after an ordinary night{f", {r['ordinary_rows']:,} rows" if 'ordinary_rows' in r else ''}) | {ordinary} |
+| the weeks up to late in the month in one night (not a target{f", {r['backlog_rows']:,} rows" if 'backlog_rows' in r else ''}) | {backlog} |
+| late-month night (one more new day, the {LATE_DAY}th{f", {r['late_rows']:,} rows" if 'late_rows' in r else ''}) | {late} |
 | full refresh (dbt build --full-refresh, after the nights) | {get('full_refresh_dbt_s')} |
 | floor: COPY load + one statement | {fl['total_s']} s ({fl['load_s']} + {fl['query_s']}) |
 | email rendering | {rendering} |
@@ -470,11 +495,13 @@ Slowest dbt nodes (dbt's timing): full night {fmt_models(r.get('full_night_slowe
 incremental night {fmt_models(r.get('incremental_slowest_models'))}; empty night
 {fmt_models(r.get('empty_slowest_models'))}; the same night once more
 {fmt_models(r.get('settled_slowest_models'))}; the next day's night
-{fmt_models(r.get('ordinary_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
+{fmt_models(r.get('ordinary_slowest_models'))}; the late-month night
+{fmt_models(r.get('late_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
 Commit {r.get('commit', 'unknown')}.
 
 Ratios: full night / floor = **{q.get('full_night_vs_floor', gone)}×**; incremental dbt / full refresh =
-**{q.get('incremental_vs_full_refresh', gone)}**; incremental night / full night = {q.get('incremental_night_vs_full_night', gone)}.
+**{q.get('incremental_vs_full_refresh', gone)}** (late in the month **{q.get('late_vs_full_refresh', gone)}**);
+incremental night / full night = {q.get('incremental_night_vs_full_night', gone)}.
 
 """ + "\n".join(f"- {('holds' if holds[k] else 'MISSED') if measured[k] else 'not reached'}: {k}"
                 for k in holds) + f"\n<!-- /bench:{r['scale']} -->\n"
