@@ -13,9 +13,10 @@ One run, one database, in this order:
    nothing new either (the empty night reads the incremental night's publication);
 7. the next day's night: one more generated day, after a night that posted one day (the
    incremental night also takes in all that the full night posted: a night like every later one);
-8. the weeks up to late in the month at once (timed, not a target: a backlog's night), then a
-   late-month night: one more day on the 27th (LATE_DAY), where whatever a night computes from the
-   month's 1st costs most (the nights above come at a month's start);
+8. the weeks up to late in the month at once (timed, not a target: a backlog's night), the night
+   after them (one more day: it also takes in all that the backlog's night posted), and a
+   late-month night: one more day on the 27th (LATE_DAY) after that ordinary one, where whatever
+   a night computes from the month's 1st costs most (the nights above come at a month's start);
 9. a full refresh: `dbt build --full-refresh` over the same data (the transform alone).
 
 After each step the figures so far are written, so a run stopped at L still leaves what it measured,
@@ -377,13 +378,14 @@ def main() -> None:
         # incremental night above also takes in all that the full night posted
         after = add_day(nxt, 2 * 10**9)
         night_step("ordinary", "next day's night", after, rows=True)
-        # the weeks up to the day before LATE_DAY in one night, then one more day late in the month: the
-        # nights above come at a month's start, where a model that computes the month so far has
-        # nothing to compute
-        late = after.replace(day=LATE_DAY)
-        backlog = add_day(after, 3 * 10**9, until=late - timedelta(days=1))
+        # the weeks up to two days before LATE_DAY in one night, the night after them, then one more
+        # day late in the month: the nights above come at a month's start, where a model that
+        # computes the month so far has nothing to compute
+        backlog = add_day(after, 3 * 10**9, until=after.replace(day=LATE_DAY) - timedelta(days=2))
         night_step("backlog", f"the days up to {backlog} at once", backlog, rows=True)
-        late = add_day(backlog, 4 * 10**9)
+        first = add_day(backlog, 4 * 10**9)
+        night_step("after_backlog", f"the night after them ({first})", first, rows=True)
+        late = add_day(first, 5 * 10**9)
         night_step("late", f"late-month night ({late})", late, rows=True)
         # last, so that the nights above run on what a night builds, not on what a refresh leaves
         _, refresh_s = timed(dbt.build, url, night=late.isoformat(), program="demo", full_refresh=True)
@@ -401,7 +403,7 @@ def ratios(r: dict) -> dict[str, float]:  # type: ignore[type-arg]
         out["full_night_vs_floor"] = round(r["full_night_s"] / r["floor"]["total_s"], 1)
     if "full_refresh_dbt_s" in r:
         # a catch-up with the ledger (after a publication of much of it) is dbt work too
-        for key in ("incremental", "late"):
+        for key in ("incremental", "after_backlog", "late"):
             if f"{key}_night_s" in r:
                 inc = r[f"{key}_stages"]
                 out[f"{key}_vs_full_refresh"] = round(
@@ -422,13 +424,14 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
     def get(key: str, fmt: str = "{} s") -> str:
         return fmt.format(r[key]) if key in r else gone
 
-    # the incremental targets hold for both one-day nights: at a month's start and late in it
+    # the incremental targets hold for every one-day night after the history: at a month's start
+    # and late in it, after a big night and after an ordinary one
+    one_day = ("incremental", "after_backlog", "late")
     holds = {
         "full night ≤ 3× floor (target at M)": q.get("full_night_vs_floor", 1e9) <= TARGETS["full_vs_floor"],
         "incremental dbt ≤ 10% of a full refresh (target at L)": max(
-            q.get("incremental_vs_full_refresh", 1e9), q.get("late_vs_full_refresh", 1e9)) <= 0.10,
-        "incremental night < 60 s": max(
-            r.get("incremental_night_s", 1e9), r.get("late_night_s", 1e9)) < TARGETS["incremental_s"],
+            q.get(f"{k}_vs_full_refresh", 1e9) for k in one_day) <= 0.10,
+        "incremental night < 60 s": max(r.get(f"{k}_night_s", 1e9) for k in one_day) < TARGETS["incremental_s"],
         "empty night < 20 s": r.get("empty_night_s", 1e9) < TARGETS["empty_s"],
         "peak RSS < 500 MB": r["peak_rss_mb"] < TARGETS["peak_rss_mb"],
         "rendering ≥ 2,000 emails/s": r.get("rendering", {}).get("emails_per_s", 0) >= TARGETS["emails_per_s"],
@@ -453,6 +456,8 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
                if "backlog_night_s" in r else gone)
     late = (f"{r['late_night_s']} s (dbt {r['late_stages']['dbt']} s)"
             if "late_night_s" in r else gone)
+    after_backlog = (f"{r['after_backlog_night_s']} s (dbt {r['after_backlog_stages']['dbt']} s)"
+                     if "after_backlog_night_s" in r else gone)
     rendering = gone if "rendering" not in r else (
         f"{r['rendering']['emails_per_s']:,} per second"
         + ("" if r["rendering"].get("queued", True) else " (nothing queued: the messages of awards not yet approved)")
@@ -482,7 +487,8 @@ Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['pyth
 | the same night once more (the empty night's publication read) | {settled} |
 | the next day's night (one more new day, after an ordinary night{f", {r['ordinary_rows']:,} rows" if 'ordinary_rows' in r else ''}) | {ordinary} |
 | the weeks up to late in the month in one night (not a target{f", {r['backlog_rows']:,} rows" if 'backlog_rows' in r else ''}) | {backlog} |
-| late-month night (one more new day, the {LATE_DAY}th{f", {r['late_rows']:,} rows" if 'late_rows' in r else ''}) | {late} |
+| the night after them (one more new day{f", {r['after_backlog_rows']:,} rows" if 'after_backlog_rows' in r else ''}) | {after_backlog} |
+| late-month night (one more new day, the {LATE_DAY}th, after an ordinary night{f", {r['late_rows']:,} rows" if 'late_rows' in r else ''}) | {late} |
 | full refresh (dbt build --full-refresh, after the nights) | {get('full_refresh_dbt_s')} |
 | floor: COPY load + one statement | {fl['total_s']} s ({fl['load_s']} + {fl['query_s']}) |
 | email rendering | {rendering} |
@@ -495,12 +501,14 @@ Slowest dbt nodes (dbt's timing): full night {fmt_models(r.get('full_night_slowe
 incremental night {fmt_models(r.get('incremental_slowest_models'))}; empty night
 {fmt_models(r.get('empty_slowest_models'))}; the same night once more
 {fmt_models(r.get('settled_slowest_models'))}; the next day's night
-{fmt_models(r.get('ordinary_slowest_models'))}; the late-month night
+{fmt_models(r.get('ordinary_slowest_models'))}; the night after the weeks at once
+{fmt_models(r.get('after_backlog_slowest_models'))}; the late-month night
 {fmt_models(r.get('late_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
 Commit {r.get('commit', 'unknown')}.
 
 Ratios: full night / floor = **{q.get('full_night_vs_floor', gone)}×**; incremental dbt / full refresh =
-**{q.get('incremental_vs_full_refresh', gone)}** (late in the month **{q.get('late_vs_full_refresh', gone)}**);
+**{q.get('incremental_vs_full_refresh', gone)}** (after the weeks at once {q.get('after_backlog_vs_full_refresh', gone)},
+late in the month **{q.get('late_vs_full_refresh', gone)}**);
 incremental night / full night = {q.get('incremental_night_vs_full_night', gone)}.
 
 """ + "\n".join(f"- {('holds' if holds[k] else 'MISSED') if measured[k] else 'not reached'}: {k}"

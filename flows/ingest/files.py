@@ -388,9 +388,10 @@ def _check_and_upsert(conn: psycopg.Connection, kind: Kind, ingest_id: int, sour
                       *, last: bool = True) -> None:
     """Check one kind's landing rows, quarantine the bad ones and upsert the rest.
 
-    Three statements read the file's rows: one checks and types them (`typed`), one inserts
-    the records not stored yet, and one quarantines the bad ones; only the records already
-    stored are copied once more (`classified`), to be compared with what is. Each table is
+    The rows are written once after landing: one statement checks and types them (`typed`),
+    and the quarantine and the insert of the records not stored yet read that table; only the
+    records already stored are copied once more (`classified`), to be compared with what is
+    (docs/decisions.md, "The ingest's SQL copies a file's rows once"). Each table is
     emptied once the next step has read it: they were created in this transaction, so
     TRUNCATE frees their files at once, and a file's copies do not pile up on disk until the
     commit (at L the database grew to 71 GB during the night's ingest)."""
@@ -431,9 +432,9 @@ def _check_and_upsert(conn: psycopg.Connection, kind: Kind, ingest_id: int, sour
     )
     if last:  # every kind of the file has its typed rows
         conn.execute("truncate landing")
-    # Temporary tables have no statistics until analyzed: without them the planner took a
-    # night's 43 thousand rows for a handful and compared each with every stored record the
-    # file sent again (45 s of an incremental night's ingest at M).
+    # Temporary tables have no statistics until analyzed: without them the planner joined the
+    # new records to `classified` in a nested loop, each compared with every row of it (45 s of
+    # an incremental night's ingest at M, against 0.9 s analyzed).
     conn.execute("analyze typed")
     result.quarantined += conn.execute(
         quarantine + sql.SQL("select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text, _problem"
