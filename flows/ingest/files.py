@@ -373,28 +373,21 @@ def _reason_sql(kind: Kind) -> sql.Composable:
 
 
 def _typed(c: Column) -> sql.Composable:
-    """A checked landing column as its type (null on a row with a problem: it may not cast)."""
     col = sql.Identifier(c.name)
     if c.type in _CAST:
-        value = sql.SQL("{c}::{t}").format(c=col, t=sql.SQL(_CAST[c.type]))
-    elif c.choices:
-        value = sql.SQL("lower({c})").format(c=col)
-    else:
-        value = col
-    return sql.SQL("case when _problem is null then {v} end as {c}").format(v=value, c=col)
+        return sql.SQL("{c}::{t} as {c}").format(c=col, t=sql.SQL(_CAST[c.type]))
+    if c.choices:
+        return sql.SQL("lower({c}) as {c}").format(c=col)
+    return col
 
 
 def _check_and_upsert(conn: psycopg.Connection, kind: Kind, ingest_id: int, source_file: str, result: IngestResult,
                       *, last: bool = True) -> None:
     """Check one kind's landing rows, quarantine the bad ones and upsert the rest.
 
-    The rows are written once after landing: one statement checks and types them (`typed`),
-    and the quarantine and the insert of the records not stored yet read that table; only the
-    records already stored are copied once more (`classified`), to be compared with what is
-    (docs/decisions.md, "The ingest's SQL copies a file's rows once"). Each table is
-    emptied once the next step has read it: they were created in this transaction, so
-    TRUNCATE frees their files at once, and a file's copies do not pile up on disk until the
-    commit (at L the database grew to 71 GB during the night's ingest)."""
+    Each step's table is emptied once the next is built: the tables were created in this
+    transaction, so TRUNCATE frees their files at once, and a file's copies do not pile up on
+    disk until the commit (at L the database grew to 71 GB during the night's ingest)."""
     def ident(names: list[str]) -> sql.Composable:
         return sql.SQL(", ").join(map(sql.Identifier, names))
 
@@ -411,82 +404,74 @@ def _check_and_upsert(conn: psycopg.Connection, kind: Kind, ingest_id: int, sour
     quarantine = sql.SQL(
         "insert into plaudit.quarantine (ingest_id, kind, source_file, source_line, raw_text, reason) "
     )
-    conn.execute("drop table if exists typed, classified")
-    # Each row's problems (`offset 0` computes them once a row, not once a column that reads
-    # them), the typed values of a row without any, its content hash, and rn: the order of
-    # copies of one key within this file.
+    conn.execute("drop table if exists checked, typed, classified")
+    conn.execute(
+        sql.SQL("create temp table checked on commit drop as"
+                " select *, {reason} as _problem from landing where kind = %(kind)s").format(reason=_reason_sql(kind)),
+        q,
+    )
+    result.quarantined += conn.execute(
+        quarantine + sql.SQL("select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text, _problem"
+                             " from checked where _problem is not null"),
+        q,
+    ).rowcount
+    if last:  # every kind of the file has its checked rows
+        conn.execute("truncate landing")
+
+    # Typed rows with a content hash; rn orders copies of one key within this file.
     conn.execute(
         sql.SQL(
             "create temp table typed on commit drop as"
-            " select *, case when _problem is null then md5(row({hashed})::text) end as _row_hash,"
-            " row_number() over (partition by _problem is null, {key} order by line) as rn"
-            " from (select line, raw_text, _problem, {sel}"
-            "  from (select *, {reason} as _problem from landing where kind = %(kind)s offset 0) as checked) as t"
+            " select *, md5(row({hashed})::text) as _row_hash,"
+            " row_number() over (partition by {key} order by line) as rn"
+            " from (select line, raw_text, {sel} from checked where _problem is null) t"
         ).format(
             hashed=ident([c for c in all_cols if c != "updated_at"]),
             key=ident(key),
             sel=sql.SQL(", ").join(_typed(c) for c in kind.columns),
-            reason=_reason_sql(kind),
-        ),
-        q,
+        )
     )
-    if last:  # every kind of the file has its typed rows
-        conn.execute("truncate landing")
-    # Temporary tables have no statistics until analyzed: without them the planner joined the
-    # new records to `classified` in a nested loop, each compared with every row of it (45 s of
-    # an incremental night's ingest at M, against 0.9 s analyzed).
-    conn.execute("analyze typed")
-    result.quarantined += conn.execute(
-        quarantine + sql.SQL("select %(ingest_id)s, %(kind)s, %(file)s, line, raw_text, _problem"
-                             " from typed where _problem is not null"),
-        q,
-    ).rowcount
+    conn.execute("truncate checked")
     in_file_conflicts = conn.execute(
         quarantine + sql.SQL(
             "select %(ingest_id)s, %(kind)s, %(file)s, t.line, t.raw_text,"
             " 'same id as line ' || f.line || ' of this file, with different content'"
-            " from typed t join typed f on {eq} and f.rn = 1 and f._problem is null"
-            " where t.rn > 1 and t._problem is null and t._row_hash <> f._row_hash"
+            " from typed t join typed f on {eq} and f.rn = 1 where t.rn > 1 and t._row_hash <> f._row_hash"
         ).format(eq=key_eq("t", "f")),
         q,
     ).rowcount
     result.quarantined += in_file_conflicts
-    result.duplicates += conn.execute(  # type: ignore[index]
-        "select count(*) from typed where rn > 1 and _problem is null").fetchone()[0] - in_file_conflicts
+    result.duplicates += conn.execute("select count(*) from typed where rn > 1").fetchone()[0] - in_file_conflicts  # type: ignore[index]
 
-    # A record stored before: same content → duplicate; different content → the newer wins
+    # A record seen before: same content → duplicate; different content → the newer wins
     # (by updated_at where both have one; master data without it: the later file).
     conn.execute(
         sql.SQL(
             "create temp table classified on commit drop as"
             " select t.*, case"
+            "   when r.{k0} is null then 'new'"
             "   when r._row_hash = t._row_hash then 'duplicate'"
             "   when t.updated_at is not null and r.updated_at is not null and t.updated_at <= r.updated_at then 'stale'"
             "   when t.updated_at is not null and r.updated_at is not null then 'newer'"
             "   when {updatable} then 'newer'"
             "   else 'conflict' end as outcome,"
             " r._source_file as prev_file, r._source_line as prev_line, r.updated_at as prev_updated_at"
-            " from typed t join {table} r on {eq} where t.rn = 1 and t._problem is null"
-        ).format(table=table, eq=key_eq("r", "t"), updatable=sql.Literal(kind.updatable))
+            " from typed t left join {table} r on {eq} where t.rn = 1"
+        ).format(k0=sql.Identifier(key[0]), table=table, eq=key_eq("r", "t"), updatable=sql.Literal(kind.updatable))
     )
-    conn.execute("analyze classified")
+    conn.execute("truncate typed")
     counts = dict(conn.execute("select outcome, count(*) from classified group by outcome").fetchall())
     result.duplicates += counts.get("duplicate", 0)
-    # the records not stored yet: first in this file, without a problem, and not classified
-    fresh = sql.SQL(
-        " from typed t where t.rn = 1 and t._problem is null"
-        " and not exists (select from classified c where {eq})"
-    ).format(eq=key_eq("c", "t"))
     if kind.name == "employees":
-        _record_employee_history(conn, q, fresh)
-    result.loaded += conn.execute(
+        _record_employee_history(conn, q)
+    conn.execute(
         sql.SQL(
             "insert into {table} ({all}, _row_hash, _source_file, _source_line)"
-            " select {all}, _row_hash, %(file)s, line"
-        ).format(table=table, all=ident(all_cols)) + fresh,
+            " select {all}, _row_hash, %(file)s, line from classified where outcome = 'new'"
+        ).format(table=table, all=ident(all_cols)),
         q,
-    ).rowcount
-    conn.execute("truncate typed")
+    )
+    result.loaded += counts.get("new", 0)
     if counts.get("newer"):
         conn.execute(
             sql.SQL(
@@ -517,12 +502,11 @@ _HISTORY_COLS = ["full_name", "email", "email_hash", "locale", "manager_id", "te
                  "location", "hire_date", "status", "terminated_on"]
 
 
-def _record_employee_history(conn: psycopg.Connection, q: dict[str, object], fresh: sql.Composable) -> None:
+def _record_employee_history(conn: psycopg.Connection, q: dict[str, object]) -> None:
     """Keep every version of an employee: a change closes the current version and opens a new one.
 
-    A new employee's first version (`fresh`: the rows of `typed` not stored yet) is valid since
-    -infinity (as far as we know, they always were so); a change takes effect at its
-    updated_at, or now.
+    A new employee's first version is valid since -infinity (as far as we know,
+    they always were so); a change takes effect at its updated_at, or now.
     """
     cols = sql.SQL(", ").join(map(sql.Identifier, _HISTORY_COLS))
     conn.execute(
@@ -535,12 +519,9 @@ def _record_employee_history(conn: psycopg.Connection, q: dict[str, object], fre
     conn.execute(
         sql.SQL(
             "insert into raw.employee_history (employee_id, valid_from, {cols}, _row_hash, _source_file, _source_line)"
-            " select employee_id, valid_from, {cols}, _row_hash, %(file)s, line from ("
-            "  select employee_id, '-infinity'::timestamptz as valid_from, {cols}, _row_hash, line {fresh}"
-            "  union all"
-            "  select employee_id, coalesce(updated_at, now()), {cols}, _row_hash, line"
-            "  from classified where outcome = 'newer'"
-            " ) as v on conflict (employee_id, valid_from) do nothing"
-        ).format(cols=cols, fresh=fresh),
+            " select employee_id, case outcome when 'new' then '-infinity'::timestamptz else coalesce(updated_at, now()) end,"
+            " {cols}, _row_hash, %(file)s, line from classified where outcome in ('new', 'newer')"
+            " on conflict (employee_id, valid_from) do nothing"
+        ).format(cols=cols),
         q,
     )
