@@ -447,18 +447,12 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
     }
     st = r.get("full_night_stages", {})
     stage = {k: f"{v} s" for k, v in st.items()}
-    inc = (f"{r['incremental_night_s']} s (dbt {r['incremental_stages']['dbt']} s)"
-           if "incremental_night_s" in r else gone)
-    settled = (f"{r['settled_night_s']} s (dbt {r['settled_stages']['dbt']} s)"
-               if "settled_night_s" in r else gone)
-    ordinary = (f"{r['ordinary_night_s']} s (dbt {r['ordinary_stages']['dbt']} s)"
-                if "ordinary_night_s" in r else gone)
-    backlog = (f"{r['backlog_night_s']} s (dbt {r['backlog_stages']['dbt']} s)"
-               if "backlog_night_s" in r else gone)
-    late = (f"{r['late_night_s']} s (dbt {r['late_stages']['dbt']} s)"
-            if "late_night_s" in r else gone)
-    after_backlog = (f"{r['after_backlog_night_s']} s (dbt {r['after_backlog_stages']['dbt']} s)"
-                     if "after_backlog_night_s" in r else gone)
+    def night(key: str) -> str:
+        """A night's seconds and its dbt's, or that the run did not reach it."""
+        return f"{r[key + '_night_s']} s (dbt {r[key + '_stages']['dbt']} s)" if key + "_night_s" in r else gone
+
+    inc, settled, ordinary = night("incremental"), night("settled"), night("ordinary")
+    backlog, after_backlog, late = night("backlog"), night("after_backlog"), night("late")
     rendering = gone if "rendering" not in r else (
         f"{r['rendering']['emails_per_s']:,} per second"
         + ("" if r["rendering"].get("queued", True) else " (nothing queued: the messages of awards not yet approved)")
