@@ -55,6 +55,10 @@ LATE_DAY = 27  # the late-month night's day of November: late, but before the mo
 # asks for 72. Each run measures its own peak (`peak_disk_gb`, the bench folder
 # sampled every few seconds); S and M scaled down from L, with room to spare.
 DISK_GB = {"S": 2, "M": 10, "L": 72}
+# the nights that add one day to the history, on which the incremental targets are judged: at a
+# month's start (after the full night, and after an ordinary one) and late in it (after the weeks at
+# once, and after an ordinary one)
+ONE_DAY_NIGHTS = ("incremental", "ordinary", "after_backlog", "late")
 TARGETS = {"full_vs_floor": 3.0, "incremental_vs_full_refresh": 0.10, "incremental_s": 60, "empty_s": 20,
            "peak_rss_mb": 500, "emails_per_s": 2000}
 
@@ -404,7 +408,7 @@ def ratios(r: dict) -> dict[str, float]:  # type: ignore[type-arg]
         out["full_night_vs_floor"] = round(r["full_night_s"] / r["floor"]["total_s"], 1)
     if "full_refresh_dbt_s" in r:
         # a catch-up with the ledger (after a publication of much of it) is dbt work too
-        for key in ("incremental", "after_backlog", "late"):
+        for key in ONE_DAY_NIGHTS:
             if f"{key}_night_s" in r:
                 inc = r[f"{key}_stages"]
                 out[f"{key}_vs_full_refresh"] = round(
@@ -425,22 +429,21 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
     def get(key: str, fmt: str = "{} s") -> str:
         return fmt.format(r[key]) if key in r else gone
 
-    # the incremental targets hold for every one-day night after the history: at a month's start
-    # and late in it, after a big night and after an ordinary one
-    one_day = ("incremental", "after_backlog", "late")
     holds = {
         "full night ≤ 3× floor (target at M)": q.get("full_night_vs_floor", 1e9) <= TARGETS["full_vs_floor"],
         "incremental dbt ≤ 10% of a full refresh (target at L)": max(
-            q.get(f"{k}_vs_full_refresh", 1e9) for k in one_day) <= 0.10,
-        "incremental night < 60 s": max(r.get(f"{k}_night_s", 1e9) for k in one_day) < TARGETS["incremental_s"],
+            q.get(f"{k}_vs_full_refresh", 1e9) for k in ONE_DAY_NIGHTS) <= TARGETS["incremental_vs_full_refresh"],
+        "incremental night < 60 s": max(
+            r.get(f"{k}_night_s", 1e9) for k in ONE_DAY_NIGHTS) < TARGETS["incremental_s"],
         "empty night < 20 s": r.get("empty_night_s", 1e9) < TARGETS["empty_s"],
         "peak RSS < 500 MB": r["peak_rss_mb"] < TARGETS["peak_rss_mb"],
         "rendering ≥ 2,000 emails/s": r.get("rendering", {}).get("emails_per_s", 0) >= TARGETS["emails_per_s"],
     }
     measured = {
         "full night ≤ 3× floor (target at M)": "full_night_vs_floor" in q,
-        "incremental dbt ≤ 10% of a full refresh (target at L)": "late_vs_full_refresh" in q,
-        "incremental night < 60 s": "late_night_s" in r,
+        "incremental dbt ≤ 10% of a full refresh (target at L)": all(
+            f"{k}_vs_full_refresh" in q for k in ONE_DAY_NIGHTS),
+        "incremental night < 60 s": all(f"{k}_night_s" in r for k in ONE_DAY_NIGHTS),
         "empty night < 20 s": "empty_night_s" in r,
         "peak RSS < 500 MB": True,
         "rendering ≥ 2,000 emails/s": r.get("rendering", {}).get("rendered", 0) > 0,
@@ -502,8 +505,8 @@ incremental night {fmt_models(r.get('incremental_slowest_models'))}; empty night
 Commit {r.get('commit', 'unknown')}.
 
 Ratios: full night / floor = **{q.get('full_night_vs_floor', gone)}×**; incremental dbt / full refresh =
-**{q.get('incremental_vs_full_refresh', gone)}** (after the weeks at once {q.get('after_backlog_vs_full_refresh', gone)},
-late in the month **{q.get('late_vs_full_refresh', gone)}**);
+**{q.get('incremental_vs_full_refresh', gone)}** (the next day's {q.get('ordinary_vs_full_refresh', gone)}, after the weeks
+at once {q.get('after_backlog_vs_full_refresh', gone)}, late in the month **{q.get('late_vs_full_refresh', gone)}**);
 incremental night / full night = {q.get('incremental_night_vs_full_night', gone)}.
 
 """ + "\n".join(f"- {('holds' if holds[k] else 'MISSED') if measured[k] else 'not reached'}: {k}"
