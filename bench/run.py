@@ -362,12 +362,21 @@ def main() -> None:
 
         def night_step(key: str, label: str, day: date, *, rows: bool = False) -> None:
             """Run the night of `day`, print it, and keep its seconds, stages and slowest models as
-            `<key>_night_s`, `<key>_stages` (and `<key>_rows`) and `<key>_slowest_models`."""
+            `<key>_night_s`, `<key>_stages` (and `<key>_rows`) and `<key>_slowest_models`; the ledger
+            entries it posted and whether it caught up with them as `<key>_ledger`, and the
+            catch-up's slowest models, if it ran, as `<key>_catch_up_models`."""
             out, seconds = timed(nightly, night=day, program="demo")
             print(f"{label}: {seconds:.1f} s {out['stages']}"
-                  + (f" ({out['rows_ingested']:,} rows)" if rows else ""), flush=True)
+                  + (f" ({out['rows_ingested']:,} rows)" if rows else "")
+                  + (f", caught up with {out['ledger_entries_posted']:,} entries" if out.get("ledger_caught_up")
+                     else ""), flush=True)
             results.update({f"{key}_night_s": round(seconds, 1), f"{key}_stages": out["stages"],
-                            f"{key}_slowest_models": slowest_models(home, key)})
+                            f"{key}_slowest_models": slowest_models(home, key),
+                            f"{key}_ledger": {"posted": out["ledger_entries_posted"],
+                                              "caught_up": bool(out.get("ledger_caught_up"))}})
+            if out.get("ledger_caught_up"):
+                results[f"{key}_catch_up_models"] = slowest_models(home, f"{key}_catch_up",
+                                                                   target="catch-up-target")
             if rows:
                 results[f"{key}_rows"] = out["rows_ingested"]
             save()
@@ -451,8 +460,14 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
     st = r.get("full_night_stages", {})
     stage = {k: f"{v} s" for k, v in st.items()}
     def night(key: str) -> str:
-        """A night's seconds and its dbt's, or that the run did not reach it."""
-        return f"{r[key + '_night_s']} s (dbt {r[key + '_stages']['dbt']} s)" if key + "_night_s" in r else gone
+        """A night's seconds and its dbt's (the entries it posted, and its catch-up with them if it
+        ran), or that the run did not reach it."""
+        if key + "_night_s" not in r:
+            return gone
+        led, catch_up = r.get(key + "_ledger"), r[key + "_stages"].get("catch_up", 0)
+        posted = "" if not led else f"; {led['posted']:,} entries posted" + (
+            f", caught up with in {catch_up} s" if led["caught_up"] else "")
+        return f"{r[key + '_night_s']} s (dbt {r[key + '_stages']['dbt']} s{posted})"
 
     inc, settled, ordinary = night("incremental"), night("settled"), night("ordinary")
     backlog, after_backlog, late = night("backlog"), night("after_backlog"), night("late")
@@ -499,7 +514,8 @@ Slowest dbt nodes (dbt's timing): full night {fmt_models(r.get('full_night_slowe
 incremental night {fmt_models(r.get('incremental_slowest_models'))}; empty night
 {fmt_models(r.get('empty_slowest_models'))}; the same night once more
 {fmt_models(r.get('settled_slowest_models'))}; the next day's night
-{fmt_models(r.get('ordinary_slowest_models'))}; the night after the weeks at once
+{fmt_models(r.get('ordinary_slowest_models'))}; the weeks at once {fmt_models(r.get('backlog_slowest_models'))}
+(their catch-up with the ledger: {fmt_models(r.get('backlog_catch_up_models'))}); the night after the weeks at once
 {fmt_models(r.get('after_backlog_slowest_models'))}; the late-month night
 {fmt_models(r.get('late_slowest_models'))}; full refresh {fmt_models(r.get('full_refresh_slowest_models'))}.
 Commit {r.get('commit', 'unknown')}.

@@ -53,7 +53,8 @@ def test_a_night_end_to_end_then_again_publishes_nothing_twice(e2e):
     s = run()
     assert s["rows_ingested"] == 5 + 1 + 6 + 8 + 7 + 1
     assert s["rows_quarantined"] == 1
-    assert s["ledger_entries_posted"] == 5
+    # the whole ledger, but 5 entries: far below a catch-up's 100,000, so the next build takes them in
+    assert (s["ledger_entries_posted"], s["ledger_caught_up"]) == (5, False) and "catch_up" in s["stages"]
     assert (s["awards_auto_approved"], s["awards_pending"], s["awards_deferred"]) == (1, 1, 0)
     assert s["emails_written"] == 1
 
@@ -471,11 +472,13 @@ def test_corrections_compare_only_the_posted_entries_that_can_have_changed(e2e, 
 
 def test_a_publication_of_much_of_the_ledger_is_caught_up_with_in_its_own_night(e2e, monkeypatch, ledger_mart_rows,
                                                                                 balances_off_the_ledger):
-    """A night that posts more than a quarter of the ledger (a first night, a backfill; here any
-    night, the 10,000 entries' minimum lowered to 0) builds the models that read what was posted
+    """A night that posts many ledger entries (a first night, a backfill, a backlog of days; here any
+    night, the 100,000 entries' minimum lowered to 0) builds the models that read what was posted
     once more after publishing. So the next build finds nothing posted since: the corrections
     compare no entry, and everything stays what a full refresh gives. The night's own dbt results
-    stay in dbt/target (the bench reads them); a night that posts nothing does not catch up."""
+    stay in dbt/target (the bench reads them); a night that posts nothing does not catch up. The
+    rule counts entries, not a share of the ledger: one correction, a sixth of it, is caught up
+    with too."""
     from flows.publish import ledger
     from flows.transform import dbt
     from plaudit import settings
@@ -513,6 +516,16 @@ def test_a_publication_of_much_of_the_ledger_is_caught_up_with_in_its_own_night(
     assert ledger_mart_rows(url) == mart
     again = run()
     assert (again["ledger_entries_posted"], again["ledger_caught_up"]) == (0, False)
+
+    with psycopg.connect(url) as conn:
+        conn.execute("insert into plaudit.feedback_retractions (response_id, retracted_by, reason) values ('R5', 't', 't')")
+    correction = run()
+    assert (correction["ledger_entries_posted"], correction["ledger_caught_up"]) == (1, True)
+    [(posted_at, *caught_up, compared)] = marks()
+    assert caught_up == [posted_at] * 3 and compared == 1  # the correction alone, in the catch-up
+    assert balances_off_the_ledger(url) == []
+    dbt.build(url, night="2026-10-31", program="e2e")
+    assert marks()[0][-1] == 0
 
 
 def test_a_catch_up_that_fails_leaves_the_night_completed_and_the_work_to_the_next_build(e2e, monkeypatch):
