@@ -526,6 +526,9 @@ def test_a_publication_of_much_of_the_ledger_is_caught_up_with_in_its_own_night(
     assert balances_off_the_ledger(url) == []
     dbt.build(url, night="2026-10-31", program="e2e")
     assert marks()[0][-1] == 0
+    mart = ledger_mart_rows(url)
+    dbt.build(url, night="2026-10-31", program="e2e", full_refresh=True, command="run")
+    assert ledger_mart_rows(url) == mart  # what the catch-up left is what a full refresh gives
 
 
 def test_a_catch_up_that_fails_leaves_the_night_completed_and_the_work_to_the_next_build(e2e, monkeypatch):

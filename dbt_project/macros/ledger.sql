@@ -22,8 +22,9 @@
     build (after a first night or a backfill): then comparing or adding the entries posted since
     costs more than computing everything (the corrections at L: 87.7 s against about 15 s). Counted
     through the ledger's posted_at index, and only up to that quarter (at least 10,000 entries:
-    below that either path is quick). A night that posts that much, or any 100,000 entries, builds
-    these models again before it ends (flows/publish/ledger.py catch_up_due, tag ledger_catch_up). -#}
+    below that either path is quick). A night that posts more than 100,000 entries, whatever their
+    share, builds these models again before it ends (flows/publish/ledger.py catch_up_due, tag
+    ledger_catch_up); a smaller ledger's first night leaves it to the next build, whole and quick. -#}
 {% macro much_of_the_ledger_posted_since() -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}
         {{ return(false) }}
