@@ -14,28 +14,40 @@ import uuid
 from pathlib import Path
 
 
-def main() -> None:
-    data = Path(sys.argv[1]).resolve()
-    home = data.parent
-    os.environ.update({"PLAUDIT_HOME": str(home), "DO_NOT_TRACK": "1"})
+def ingest_once(data: Path, workers: str, label: str, *, drop: bool = False) -> tuple[int, float]:
+    """Ingest the folder's files with `workers` processes into a fresh database; rows loaded, seconds.
+    With `drop`, the database is dropped afterwards (at M each holds about 4 GB)."""
     from flows.ingest.inbox import ingest_inbox
     from plaudit import db, settings
 
+    home = data.parent
+    os.environ["PLAUDIT_INGEST_WORKERS"] = workers
+    os.environ["PLAUDIT_DB_NAME"] = f"ingest_{label}_{uuid.uuid4().hex[:6]}"
+    inbox = home / f"inbox-ingest-{label}"
+    shutil.rmtree(inbox, ignore_errors=True)
+    shutil.copytree(data, inbox, ignore=shutil.ignore_patterns("generated.json"))
+    url = db.database_url()
+    t0 = time.perf_counter()
+    results, _ = ingest_inbox(url, inbox, settings.load().mappings_dir)
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(inbox)
+    if drop:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(url, dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database {}").format(sql.Identifier(os.environ["PLAUDIT_DB_NAME"])))
+    return sum(r.loaded for r in results), seconds
+
+
+def main() -> None:
+    data = Path(sys.argv[1]).resolve()
+    os.environ.update({"PLAUDIT_HOME": str(data.parent), "DO_NOT_TRACK": "1"})
     figures: dict[str, list[float]] = {}
     for workers in sys.argv[2:] or ["1", "2"]:
-        os.environ["PLAUDIT_INGEST_WORKERS"] = workers
-        os.environ["PLAUDIT_DB_NAME"] = f"ingest_{workers}_{uuid.uuid4().hex[:6]}"
-        inbox = home / f"inbox-ingest-{workers}"
-        shutil.rmtree(inbox, ignore_errors=True)
-        shutil.copytree(data, inbox)
-        url = db.database_url()
-        t0 = time.perf_counter()
-        results, _ = ingest_inbox(url, inbox, settings.load().mappings_dir)
-        seconds = time.perf_counter() - t0
-        rows = sum(r.loaded for r in results)
+        rows, seconds = ingest_once(data, workers, workers)
         figures.setdefault(workers, []).append(seconds)
         print(f"workers={workers}: {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s", flush=True)
-        shutil.rmtree(inbox)
     first, *others = figures
     for workers in others:
         ratio = min(figures[first]) / min(figures[workers])

@@ -1,3 +1,4 @@
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -43,6 +44,50 @@ def test_a_files_checking_tables_are_emptied_as_it_goes_not_at_the_commit(fresh_
         conn.commit()
     assert fr.kinds["participants"].loaded == counts["participants"]
     assert sizes["landing"] == sizes["checked"] == sizes["typed"] == 0 < sizes["classified"], sizes
+
+
+def test_a_load_bigger_than_its_table_builds_the_indexes_after_its_rows(fresh_db, tmp_path, monkeypatch):
+    """A file that brings more rows than its table holds loads without the table's indexes and builds
+    them again (new index files); the same indexes and primary key come back and are enforced. A file
+    smaller than what the table holds loads with them in place; a file whose transaction is rolled
+    back leaves them as they were."""
+    from flows.ingest import files
+
+    monkeypatch.setattr(files, "BULK_MIN_ROWS", 10)
+    generate(tmp_path / "a", employees=20, days=5, seed=3)
+    generate(tmp_path / "b", employees=20, days=1, seed=4, start=date(2026, 11, 2), first_id=1_000_000)
+
+    def indexes(conn):
+        return conn.execute(
+            "select indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisprimary and indisvalid, indexrelid"
+            " from pg_index where indrelid = 'raw.interaction_participants'::regclass order by 1"
+        ).fetchall()
+
+    def participants(folder):
+        return tmp_path / folder / "participants.csv"
+
+    with psycopg.connect(fresh_db) as conn:
+        empty = indexes(conn)
+        ingest_file(conn, participants("b"), kind=KINDS["participants"])
+        assert [i[:3] for i in indexes(conn)] == [i[:3] for i in empty]
+        conn.rollback()  # the file's transaction fails: the indexes are the ones it started with
+        assert indexes(conn) == empty
+
+        first = ingest_file(conn, participants("a"), kind=KINDS["participants"]).kinds["participants"]
+        conn.commit()
+        assert first.loaded > 10
+        built = indexes(conn)
+        assert [i[:3] for i in built] == [i[:3] for i in empty] and len(built) == 4
+        assert {i[3] for i in built}.isdisjoint({i[3] for i in empty})  # built again
+        assert sum(i[2] for i in built) == 1  # the primary key, and it holds
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into raw.interaction_participants select * from raw.interaction_participants limit 1")
+        conn.rollback()
+
+        later = ingest_file(conn, participants("b"), kind=KINDS["participants"]).kinds["participants"]
+        conn.commit()
+        assert 10 < later.loaded < first.loaded
+        assert indexes(conn) == built  # fewer rows than the table holds: loaded with the indexes in place
 
 
 def test_generator_is_deterministic_by_seed(tmp_path):
