@@ -205,7 +205,12 @@ counted as (
     select
         e.*,
         {{ period_of('e.event_at') }} as period,
-        row_number() over (partition by e.employee_id, e.metric order by e.event_at, e.event_id) as no_from,
+        -- the period is the month of event_at, so ordering by it first changes no number, and both
+        -- numberings come from one sort, by (employee, metric, period, event_at, event_id): at M a
+        -- full build sorted the events twice
+        row_number() over (
+            partition by e.employee_id, e.metric order by {{ period_of('e.event_at') }}, e.event_at, e.event_id
+        ) as no_from,
         row_number() over (
             partition by e.employee_id, e.metric, {{ period_of('e.event_at') }} order by e.event_at, e.event_id
         ) as no_in_period_from
