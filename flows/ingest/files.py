@@ -519,13 +519,16 @@ def _indexes_built_after(conn: psycopg.Connection, table_name: str, new_rows: in
         yield
         return
     table = sql.Identifier("raw", table_name)
-    held = conn.execute(
+    oid, estimated = conn.execute(
+        "select oid, reltuples from pg_class where oid = %s::regclass", [f"raw.{table_name}"]
+    ).fetchone()  # type: ignore[misc]
+    # the planner's estimate first (-1: never counted); a table that is not known to be larger is
+    # counted, up to as many rows as the file brings
+    if estimated >= new_rows or conn.execute(
         sql.SQL("select count(*) from (select from {} limit %s) t").format(table), [new_rows]
-    ).fetchone()[0]  # type: ignore[index]
-    if held >= new_rows:
+    ).fetchone()[0] >= new_rows:  # type: ignore[index]
         yield
         return
-    oid = conn.execute("select %s::regclass::oid", [f"raw.{table_name}"]).fetchone()[0]  # type: ignore[index]
     constraints = conn.execute(
         "select conname, pg_get_constraintdef(oid) from pg_constraint"
         " where conrelid = %s and contype in ('p', 'u') order by conname",
