@@ -503,7 +503,7 @@ def _check_and_upsert(conn: psycopg.Connection, kind: Kind, ingest_id: int, sour
 # A file that brings at least this many new rows, and more than its table holds, loads into the
 # table without its indexes, which are then built again from the whole table: one sort per index
 # instead of an entry placed at a time. At M a first load of 3.7 M participants took 16.9 s with
-# its four indexes in place and 8.0 s this way (bench/RESULTS.md).
+# its four indexes in place, and 3.6 s plus 3.9 s for building the four this way (bench/RESULTS.md).
 BULK_MIN_ROWS = 100_000
 
 
@@ -512,9 +512,10 @@ def _indexes_built_after(conn: psycopg.Connection, table_name: str, new_rows: in
     """Around the insert of a file's new rows: when the file brings more rows than its table holds
     (a first load, a history loaded at once), drop the table's indexes and build them again after.
 
-    In the file's transaction, so a failure puts the indexes back as they were; the table is
-    locked against readers until the commit, as any ingest's new rows are invisible until then.
-    Re-adding the primary key checks its uniqueness again."""
+    In the file's transaction, so a failure puts the indexes back as they were. Readers of the
+    table wait until the commit (an ordinary ingest lets them read the rows committed before it).
+    Re-adding the primary key checks its uniqueness again. Only primary keys and unique constraints
+    are dropped with their indexes; a foreign key onto the table would stop the drop."""
     if new_rows < BULK_MIN_ROWS:
         yield
         return
