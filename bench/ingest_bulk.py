@@ -6,6 +6,7 @@ database is dropped after its run."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,8 +16,6 @@ from ingest_parallel import ingest_once  # this folder is on the path
 def main() -> None:
     data = Path(sys.argv[1]).resolve()
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    import os
-
     os.environ.update({"PLAUDIT_HOME": str(data.parent), "DO_NOT_TRACK": "1"})
     from flows.ingest import files
 

@@ -32,12 +32,18 @@ def ingest_once(data: Path, workers: str, label: str, *, drop: bool = False) -> 
     seconds = time.perf_counter() - t0
     shutil.rmtree(inbox)
     if drop:
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(url, dbname="postgres", autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database {}").format(sql.Identifier(os.environ["PLAUDIT_DB_NAME"])))
+        drop_database(url)
     return sum(r.loaded for r in results), seconds
+
+
+def drop_database(url: str) -> None:
+    """Drop the database `url` names (a bench's own, made fresh for one run)."""
+    import psycopg
+    from psycopg import sql
+
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(url, dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database {}").format(sql.Identifier(str(name))))
 
 
 def main() -> None:
