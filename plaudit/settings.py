@@ -19,6 +19,7 @@ All settings come from environment variables; nothing else is read implicitly.
 | PLAUDIT_SMTP_CA_FILE    | (system certificates)    | a PEM bundle to verify the SMTP server's certificate with (a private CA) |
 | PLAUDIT_INGEST_WORKERS  | the machine's cores      | processes that load event files of different kinds at once (1: one file at a time) |
 | PLAUDIT_INGEST_PARALLEL_MIN_BYTES | 33554432       | event files smaller than this in total load in one process |
+| PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB | an eighth of memory, 128 to 2048 | the embedded server's shared_buffers, read at its start (plaudit/db.py) |
 | PLAUDIT_REBUILD_TABLES  | false                    | true: dbt builds every table model each night, changed inputs or not (read by dbt_project/macros/materializations/table.sql; for raw tables written without statement triggers firing, such as by logical replication) |
 
 When PLAUDIT_HASH_KEY is unset, a random key is created once in
@@ -51,6 +52,7 @@ class Settings:
     smtp_ca_file: Path | None = None
     ingest_workers: int = 1
     ingest_parallel_min_bytes: int = 32 * 2**20
+    embedded_shared_buffers_mb: int = 128
 
     @property
     def pgdata(self) -> Path:
@@ -81,7 +83,15 @@ def load() -> Settings:
         smtp_ca_file=Path(os.environ["PLAUDIT_SMTP_CA_FILE"]).expanduser() if os.environ.get("PLAUDIT_SMTP_CA_FILE") else None,
         ingest_workers=_number("PLAUDIT_INGEST_WORKERS", os.cpu_count() or 1, int),
         ingest_parallel_min_bytes=_number("PLAUDIT_INGEST_PARALLEL_MIN_BYTES", 32 * 2**20, int),
+        embedded_shared_buffers_mb=_number("PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB", _default_shared_buffers_mb(), int),
     )
+
+
+def _default_shared_buffers_mb() -> int:
+    """An eighth of the machine's memory, at most 2 GB (PostgreSQL's own default is 128 MB)."""
+    import psutil
+
+    return max(128, min(2048, psutil.virtual_memory().total // 2**20 // 8))
 
 
 def _number(name: str, default: Any, kind: type) -> Any:

@@ -22,6 +22,48 @@ def test_embedded_server_is_up_and_migrated(server_url):
     assert db.apply_migrations(server_url) == []  # applying again changes nothing
 
 
+def shared_buffers_mb(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select setting::bigint * 8192 / 1048576 from pg_settings where name = 'shared_buffers'").fetchone()[0]
+
+
+def test_the_embedded_server_runs_with_plaudits_settings_from_its_first_start(server_url, plaudit_home):
+    """The session's server was created for it: initdb's start had PostgreSQL's 128 MB, and the
+    server started again at once with Plaudit's shared_buffers (an eighth of memory, at most 2 GB)."""
+    from plaudit import settings
+
+    wanted = settings.load().embedded_shared_buffers_mb
+    assert 128 <= wanted <= 2048
+    assert shared_buffers_mb(server_url) == wanted
+    pgdata = plaudit_home / "pgdata"
+    assert "include_if_exists = 'plaudit.conf'" in (pgdata / "postgresql.conf").read_text()
+    assert f"shared_buffers = '{wanted}MB'" in (pgdata / "plaudit.conf").read_text()
+
+
+def test_a_changed_setting_reaches_the_embedded_server_at_its_next_start(monkeypatch):
+    """Its own server (a home of its own): PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB is written for the
+    next start; a running server, which other commands may be using, is not restarted for it."""
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    home = Path(__file__).resolve().parents[1] / ".plaudit" / f"settings-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PLAUDIT_HOME", str(home))
+    monkeypatch.setenv("PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB", "160")
+    try:
+        url = db.database_url(migrate=False)
+        assert shared_buffers_mb(url) == 160
+        monkeypatch.setenv("PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB", "192")
+        assert shared_buffers_mb(db.database_url(migrate=False)) == 160  # still running: kept
+        assert "shared_buffers = '192MB'" in (home / "pgdata" / "plaudit.conf").read_text()
+        assert db.stop()
+        assert shared_buffers_mb(db.database_url(migrate=False)) == 192
+    finally:
+        db.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def test_the_database_plaudit_creates_sorts_text_by_code_point_byte_by_byte(fresh_db):
     """PostgreSQL's built-in C.UTF-8 (plaudit/db.py): the order of the server's default C.UTF-8,
     Unicode case mapping, and comparisons by bytes (docs/decisions.md)."""
