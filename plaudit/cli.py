@@ -425,6 +425,15 @@ def config_show(as_json: bool = typer.Option(False, "--json", help="print JSON")
         "PLAUDIT_INBOX_DIR": str(s.inbox_dir),
         "PLAUDIT_DB_NAME": s.db_name,
         "PLAUDIT_HASH_KEY": "***" if s.hash_key else f"(unset: a generated key in {s.home / 'hash.key'})",
+        "PLAUDIT_SMTP_RATE_PER_MINUTE": str(s.smtp_rate_per_minute),
+        "PLAUDIT_SMTP_RETRIES": str(s.smtp_retries),
+        "PLAUDIT_SMTP_BACKOFF_SECONDS": str(s.smtp_backoff_seconds),
+        "PLAUDIT_SMTP_CA_FILE": str(s.smtp_ca_file) if s.smtp_ca_file else "(the system's certificates)",
+        "PLAUDIT_INGEST_WORKERS": str(s.ingest_workers),
+        "PLAUDIT_INGEST_PARALLEL_MIN_BYTES": str(s.ingest_parallel_min_bytes),
+        "PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB": "(unused: PLAUDIT_DATABASE_URL is set)" if s.database_url
+        else f"{s.embedded_shared_buffers_mb} (read at the embedded server's start)",
+        "PLAUDIT_REBUILD_TABLES": os.environ.get("PLAUDIT_REBUILD_TABLES") or "false",
     }
     data = {k: {"value": v, "from": "environment" if os.environ.get(k) else "default"} for k, v in rows.items()}
     if as_json:

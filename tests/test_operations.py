@@ -97,6 +97,21 @@ def test_config_show_masks_every_secret(tmp_path):
     assert "***" in shown["PLAUDIT_DATABASE_URL"]["value"] and shown["PLAUDIT_HASH_KEY"]["value"] == "***"
 
 
+def test_config_show_prints_every_setting_the_settings_table_documents():
+    """The table in plaudit/settings.py's docstring is the list; `config show` prints each of its variables."""
+    from plaudit import settings
+
+    documented = re.findall(r"^\| (PLAUDIT_\w+)", settings.__doc__ or "", re.M)
+    env = os.environ.copy() | {"PLAUDIT_INGEST_WORKERS": "3"}
+    env.pop("PLAUDIT_DATABASE_URL", None)
+    r = cli("config", "show", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert len(documented) >= 17 and sorted(shown) == sorted(documented)
+    assert shown["PLAUDIT_INGEST_WORKERS"] == {"value": "3", "from": "environment"}
+    assert shown["PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB"]["from"] == "default"
+
+
 @pytest.mark.slow
 def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(e2e, plaudit_in_process):
     """The commands run in this process (plaudit_in_process: the code `plaudit backfill` runs)."""
