@@ -83,7 +83,7 @@ def load() -> Settings:
         smtp_ca_file=Path(os.environ["PLAUDIT_SMTP_CA_FILE"]).expanduser() if os.environ.get("PLAUDIT_SMTP_CA_FILE") else None,
         ingest_workers=_number("PLAUDIT_INGEST_WORKERS", os.cpu_count() or 1, int),
         ingest_parallel_min_bytes=_number("PLAUDIT_INGEST_PARALLEL_MIN_BYTES", 32 * 2**20, int),
-        embedded_shared_buffers_mb=_number("PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB", _default_shared_buffers_mb(), int),
+        embedded_shared_buffers_mb=_number("PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB", _default_shared_buffers_mb(), int, 16),
     )
 
 
@@ -94,7 +94,7 @@ def _default_shared_buffers_mb() -> int:
     return max(128, min(2048, psutil.virtual_memory().total // 2**20 // 8))
 
 
-def _number(name: str, default: Any, kind: type) -> Any:
+def _number(name: str, default: Any, kind: type, minimum: float = 0) -> Any:
     raw = os.environ.get(name)
     if not raw:
         return default
@@ -104,10 +104,11 @@ def _number(name: str, default: Any, kind: type) -> Any:
         from plaudit.errors import ConfigError
 
         raise ConfigError(f"{name}={raw!r} is not a number: set it to e.g. {default}") from None
-    if value < 0:
+    if value < minimum:
         from plaudit.errors import ConfigError
 
-        raise ConfigError(f"{name}={raw!r} must not be negative")
+        raise ConfigError(f"{name}={raw!r} must not be negative" if minimum == 0
+                          else f"{name}={raw!r} must be at least {minimum}")
     return value
 
 

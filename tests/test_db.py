@@ -64,6 +64,16 @@ def test_a_changed_setting_reaches_the_embedded_server_at_its_next_start(monkeyp
         shutil.rmtree(home, ignore_errors=True)
 
 
+def test_a_shared_buffers_setting_postgresql_could_not_start_with_is_refused_with_what_to_set(monkeypatch):
+    from plaudit import settings
+    from plaudit.errors import ConfigError
+
+    for raw, says in (("8", "must be at least 16"), ("2GB", "is not a number: set it to e.g.")):
+        monkeypatch.setenv("PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB", raw)
+        with pytest.raises(ConfigError, match=f"PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB='{raw}' {says}"):
+            settings.load()
+
+
 def test_the_database_plaudit_creates_sorts_text_by_code_point_byte_by_byte(fresh_db):
     """PostgreSQL's built-in C.UTF-8 (plaudit/db.py): the order of the server's default C.UTF-8,
     Unicode case mapping, and comparisons by bytes (docs/decisions.md)."""
