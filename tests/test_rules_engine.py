@@ -13,7 +13,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
-from psycopg import sql
 
 from flows.digests import weekly_digest
 from flows.nightly import nightly
@@ -187,6 +186,7 @@ def test_caps_event_bonuses_and_fairness_compute_again_from_the_first_changed_da
         # (the views between them too: a table built anew drops the views on it)
         dbt.build(fresh_db, night=night, program="demo", full_refresh=True, command="run",
                   select="int_points_capped_by_period int_points_capped int_employee_events"
+                         " int_feedback_event_bonuses_by_period int_served_event_bonuses_by_period"
                          " int_event_bonuses_by_period int_fairness_days int_employee_fairness_periods"
                          " int_employee_fairness")
         assert (read(CAPS_OF_DEMO), read(EVENT_BONUSES), read(FAIRNESS_OF_DEMO)) == incremental
@@ -230,15 +230,12 @@ def test_caps_event_bonuses_and_fairness_compute_again_from_the_first_changed_da
     assert response_id not in {r[2] for r in incremental[0]}
     same_as_full_refresh("2026-10-28", incremental)
 
-    # rows written by period, before the tables had a day (the column added with nulls): the next
+    # caps written by period, before the table had a day (the column added with nulls): the next
     # build computes everything, and the old rows go
     with psycopg.connect(fresh_db) as conn:
-        for table in BY_DAY:
-            conn.execute(sql.SQL("update {} set entry_day = null").format(table))
+        conn.execute("update intermediate.int_points_capped_by_period set entry_day = null")
     assert build("2026-10-28") == incremental
-    with psycopg.connect(fresh_db) as conn:
-        for table in BY_DAY:
-            assert conn.execute(sql.SQL("select count(*) from {} where entry_day is null").format(table)).fetchone() == (0,)
+    assert read("select count(*) from intermediate.int_points_capped_by_period where entry_day is null") == [(0,)]
 
     # fairness periods from before the sums by day (a mark of the credits, not of the days): the next
     # build computes every period, and the table takes the new mark
@@ -251,6 +248,18 @@ def test_caps_event_bonuses_and_fairness_compute_again_from_the_first_changed_da
     assert build("2026-10-28") == incremental
     assert read(fairness_columns) == [("_days_built_at",)]
 
+    # the event bonuses as one table, as before 2026-12-06 (the view's rows, with their own marks): the
+    # next build replaces it with the view of the two tables, and computes the same
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("create table intermediate.old_event_bonuses as"
+                     " select *, _built_at as _capped_built_at, null::timestamptz as _served_built_at,"
+                     " null::timestamptz as _program_loaded_at from intermediate.int_event_bonuses_by_period")
+        conn.execute("drop view intermediate.int_event_bonuses_by_period cascade")
+        conn.execute("alter table intermediate.old_event_bonuses rename to int_event_bonuses_by_period")
+    dbt.build(fresh_db, night="2026-10-28", program="demo")  # (the views on the old table went with it)
+    assert read(EVENT_BONUSES) == incremental[1]
+    assert read("select relkind from pg_class where relname = 'int_event_bonuses_by_period'") == [("v",)]
+
 
 # (entry_id, entry_day, source_id, points, capped_points, the positive points of the employee's day before caps)
 CAPS_OF_DEMO = ("select entry_id, entry_day, source_id, points, capped_points,"
@@ -259,7 +268,6 @@ CAPS_OF_DEMO = ("select entry_id, entry_day, source_id, points, capped_points,"
                 " order by entry_id")
 CAPS_DAYS_BUILT = ("select entry_day, max(_built_at) from intermediate.int_points_capped_by_period"
                    " where program = 'demo' and entry_id is not null group by 1")
-BY_DAY = [sql.Identifier("intermediate", t) for t in ("int_points_capped_by_period", "int_event_bonuses_by_period")]
 FAIRNESS_OF_DEMO = ("select employee_id, period, responses, effective_responses, observed_score, baseline_score,"
                     " shrunk_score, leaderboard_rank from intermediate.int_employee_fairness_periods"
                     " where program = 'demo' order by 2, 1")
