@@ -30,12 +30,22 @@
 
     events        the statement of the events it counts (employee_id, version_id, metric, event_id,
                   event_at), which may read the CTEs of `inputs`
-    inputs        the CTEs the marks read, each followed by a comma: in the statement, and on their
-                  own first (from_day); `versions` (the program's versions) among them
-    marks         watermark_ctes' marks, `program_loaded_at` among them
+    inputs        the CTEs the model's marks read, each followed by a comma: in the statement, and
+                  on their own first (from_day); `versions` (the program's versions) is added
+    marks         watermark_ctes' marks of the model's inputs; `program_loaded_at` is added
     changed_days  a statement of the days (`day`) whose events changed since the last build, from
                   the CTEs of `inputs` and `previous` (the marks the last build stored) -#}
 {% macro event_bonuses_by_period(events, inputs, marks, changed_days) -%}
+{% set inputs -%}
+{{ inputs }}
+
+versions as (
+
+    select * from {{ ref('stg_program__versions') }} where program = '{{ var("program") }}'
+
+),
+{%- endset %}
+{% set marks = dict(marks, program_loaded_at='select max(loaded_at) from versions') %}
 {% set incremental = is_incremental_over(marks) %}
 {#- the day a period's tallies are kept under -#}
 {% set tallies_day = "'infinity'::date" %}

@@ -20,12 +20,6 @@ capped as not materialized (
     select * from {{ ref('int_points_capped_by_period') }} where program = '{{ var("program") }}'
 
 ),
-
-versions as (
-
-    select * from {{ ref('stg_program__versions') }} where program = '{{ var("program") }}'
-
-),
 {%- endset %}
 
 {#- every metric but the customers served (int_served_event_bonuses_by_period counts those): the
@@ -43,9 +37,6 @@ select c.entry_day as day
 {{ event_bonuses_by_period(
     events,
     inputs,
-    marks={
-        'capped_built_at': 'select max(_built_at) from capped',
-        'program_loaded_at': 'select max(loaded_at) from versions',
-    },
+    marks={'capped_built_at': 'select max(_built_at) from capped'},
     changed_days=changed_days,
 ) }}

@@ -21,12 +21,6 @@ served as not materialized (
     select * from {{ ref('int_employee_served_events') }} where program = '{{ var("program") }}'
 
 ),
-
-versions as (
-
-    select * from {{ ref('stg_program__versions') }} where program = '{{ var("program") }}'
-
-),
 {%- endset %}
 
 {#- as int_employee_events gives them (a marker, no event_at, is no event) -#}
@@ -46,9 +40,6 @@ select {{ day_of('least(s.event_at, s._replaced_event_at)') }} as day
 {{ event_bonuses_by_period(
     events,
     inputs,
-    marks={
-        'served_built_at': 'select max(_built_at) from served',
-        'program_loaded_at': 'select max(loaded_at) from versions',
-    },
+    marks={'served_built_at': 'select max(_built_at) from served'},
     changed_days=changed_days,
 ) }}
