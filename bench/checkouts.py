@@ -16,6 +16,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from server_settings import report  # this folder is on the path
+
 # run in the checkout: parse, then time one full refresh; print its seconds and its nodes' times
 ONE_BUILD = """
 import json, sys, time
@@ -86,16 +88,7 @@ def main() -> None:
             both, one = busy(spans)
             print(f"{name}: full refresh {seconds:.1f} s (two nodes at once {both:.1f} s, one alone {one:.1f} s)",
                   flush=True)
-    first = arms[0][0]
-    for name, values in figures.items():
-        print(f"{name}: {', '.join(f'{v:.1f}' for v in values)} s; best {min(values):.1f} s, "
-              f"mean {sum(values) / len(values):.1f} s ({min(values) / min(figures[first]):.2f}x {first}'s best)")
-        if name != first:
-            base = nodes[first]
-            moved = sorted(set(nodes[name]) | set(base),
-                           key=lambda n: -abs(min(nodes[name].get(n, [0])) - min(base.get(n, [0]))))[:8]
-            print("  the nodes that moved most (best of each, s): " + ", ".join(
-                f"{n} {min(base.get(n, [0])):.1f} -> {min(nodes[name].get(n, [0])):.1f}" for n in moved))
+    report(figures, nodes)
 
 
 if __name__ == "__main__":

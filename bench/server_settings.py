@@ -70,7 +70,7 @@ def main() -> None:
         night = conn.execute("select max(responded_at)::date + 1 from raw.feedback_responses").fetchone()[0]
     dbt.parse(url)
     figures: dict[str, list[float]] = {name: [] for name, _ in arms}
-    nodes: dict[str, dict[str, list[float]]] = {}
+    nodes: dict[str, dict[str, list[float]]] = {name: {} for name, _ in arms}
     for _ in range(rounds):
         for name, values in arms:
             configure(pgdata, url, values, names)
@@ -82,18 +82,25 @@ def main() -> None:
             figures[name].append(seconds)
             results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
             for r in results:
-                nodes.setdefault(name, {}).setdefault(r["unique_id"].split(".")[-1], []).append(r["execution_time"])
+                nodes[name].setdefault(r["unique_id"].split(".", 2)[-1], []).append(r["execution_time"])
             print(f"{name} {values}: full refresh {seconds:.1f} s, temporary files {temp / 2**30:.1f} GB",
                   flush=True)
     configure(pgdata, url, {}, names)
-    base = min(figures[arms[0][0]])
+    report(figures, nodes)
+
+
+def report(figures: dict[str, list[float]], nodes: dict[str, dict[str, list[float]]]) -> None:
+    """Each arm's times, its best and mean, its best against the first arm's, and the nodes (models
+    and tests, by name: their times) that moved most from the first arm's (best of each)."""
+    first = next(iter(figures))
     for name, values in figures.items():
-        print(f"{name}: best {min(values):.1f} s ({min(values) / base:.2f}x {arms[0][0]})")
-        if name != arms[0][0]:
-            first = nodes[arms[0][0]]
-            moved = sorted(nodes[name], key=lambda n: -abs(min(nodes[name][n]) - min(first.get(n, [0]))))[:8]
+        print(f"{name}: {', '.join(f'{v:.1f}' for v in values)} s; best {min(values):.1f} s, "
+              f"mean {sum(values) / len(values):.1f} s ({min(values) / min(figures[first]):.2f}x {first}'s best)")
+        if name != first:
+            base, this = nodes[first], nodes[name]
+            moved = sorted(set(this) | set(base), key=lambda n: -abs(min(this.get(n, [0])) - min(base.get(n, [0]))))[:8]
             print("  the nodes that moved most (best of each, s): " + ", ".join(
-                f"{n} {min(first.get(n, [0])):.1f} -> {min(nodes[name][n]):.1f}" for n in moved))
+                f"{n} {min(base.get(n, [0])):.1f} -> {min(this.get(n, [0])):.1f}" for n in moved))
 
 
 if __name__ == "__main__":

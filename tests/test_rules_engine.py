@@ -250,6 +250,10 @@ def test_caps_event_bonuses_and_fairness_compute_again_from_the_first_changed_da
 
     # the event bonuses as one table, as before 2026-12-06 (the view's rows, with their own marks): the
     # next build replaces it with the view of the two tables, and computes the same
+    posted_bonuses = ("select l.entry_id from plaudit.ledger_entries as l"
+                      " join intermediate.int_event_bonuses_by_period as e using (entry_id) order by 1")
+    posted_before = read(posted_bonuses)
+    assert posted_before, "no milestone or challenge posted: the upgrade below shows nothing of the ledger"
     with psycopg.connect(fresh_db) as conn:
         conn.execute("create table intermediate.old_event_bonuses as"
                      " select *, _built_at as _capped_built_at, null::timestamptz as _served_built_at,"
@@ -259,6 +263,8 @@ def test_caps_event_bonuses_and_fairness_compute_again_from_the_first_changed_da
     dbt.build(fresh_db, night="2026-10-28", program="demo")  # (the views on the old table went with it)
     assert read(EVENT_BONUSES) == incremental[1]
     assert read("select relkind from pg_class where relname = 'int_event_bonuses_by_period'") == [("v",)]
+    # the posted bonuses, computed again by the new tables, keep their ids: none is to be posted twice
+    assert read(posted_bonuses) == posted_before
 
 
 # (entry_id, entry_day, source_id, points, capped_points, the positive points of the employee's day before caps)
