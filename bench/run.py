@@ -234,10 +234,10 @@ def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
         rows = [definitions.attach(row) for row in rows]
     if not rows:
         return {"emails_per_s": 0.0, "rendered": 0}
-    env = emails.environment(None)
+    renderer = emails.RecognitionRenderer()
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        emails.render_recognition(env, rows[n % len(rows)])
+        renderer.render(rows[n % len(rows)])
         n += 1
     return {"emails_per_s": round(n / (time.perf_counter() - t0)), "rendered": n, "distinct_messages": len(rows),
             "queued": queued}

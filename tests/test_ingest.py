@@ -195,7 +195,6 @@ def test_a_mapping_renames_columns_and_sets_constants_through_the_cli(fresh_db, 
 
 def test_a_customer_first_name_is_kept_only_where_the_mapping_allows_it(fresh_db, tmp_path):
     from flows.ingest import mapping as mapping_mod
-    from flows.publish.emails import environment
 
     native = tmp_path / "feedback.csv"
     native.write_text(HEADER.strip() + ",customer_first_name\nR1,I1,,csat,5,Great,email,2026-10-03T10:00:00Z,Sam\n")
@@ -218,14 +217,14 @@ def test_a_customer_first_name_is_kept_only_where_the_mapping_allows_it(fresh_db
     assert names == {"R1": None, "R2": "Priya"}
 
     # the recognition email shows the name beside the customer's words, and nothing when there is none
-    from flows.publish.emails import render_recognition
+    from flows.publish.emails import RecognitionRenderer
 
     row = {"program_definition": {"title": "T", "communications": {"default_locale": "en"}}, "locale": "en",
            "full_name": "Alice Agent", "period": "2026-10", "points": 10, "amount_minor": 500, "currency": "EUR",
            "balance": 10, "manager_name": None, "tier_name": None, "next_tier_name": None, "points_to_next_tier": None,
            "quotes": [{"text": "Lovely", "customer": "Priya", "kind": "csat", "score": 5, "channel": "email"},
                       {"text": "Fine", "customer": None, "kind": "csat", "score": 4, "channel": "sms"}]}
-    _, text, html = render_recognition(environment(), row)
+    _, text, html = RecognitionRenderer().render(row)
     assert "(Priya, CSAT 5, email)" in text and "(CSAT 4, sms)" in text
     assert "Priya &middot; CSAT 5" in html
 

@@ -31,9 +31,11 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
+    pass_eval_context,
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -215,44 +217,73 @@ _ONE_AWARD = {
 }
 
 
-def render_recognition(env: Environment, row: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) for one recognition message, in the employee's language."""
-    from babel.dates import format_date
-    from babel.numbers import format_currency, format_decimal
+def _newstyle_gettext(translate: Any) -> Any:
+    """Jinja's newstyle `gettext` for one language, called straight: the i18n extension's wrapper
+    calls the translation through the template context a second time, and its `_` alias goes through
+    it once more (together a third of the rendering time; the 2,000 emails/s target, bench/RESULTS.md).
+    What it returns is the same: the translation, marked safe where the template autoescapes, with
+    the variables put in by `%` (so escaped there), even when there are none."""
 
-    definition = row["program_definition"]
-    locale = choose_locale(row["locale"], definition.get("communications", {}).get("default_locale"))
-    tr = translations(locale)
-    env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
-    # `_` straight to gettext: the i18n extension's alias goes through the template context once more
-    # per string, a quarter of the rendering time (the 2,000 emails/s target, bench/RESULTS.md)
-    env.globals["_"] = env.globals["gettext"]
-    lang = babel_locale(locale)
-    first_name = row["full_name"].split(" ", 1)[0]
-    period = datetime.strptime(row["period"], "%Y-%m")
-    ctx = {
-        "subject": tr.gettext("%(name)s, your customers noticed") % {"name": first_name},
-        "first_name": first_name,
-        "program_title": definition["title"],
-        "locale": locale,
-        "period_label": format_date(period, "MMMM y", locale=lang),
-        "points": format_decimal(Decimal(row["points"]).normalize(), locale=lang),
-        "amount": format_currency(Decimal(row["amount_minor"]) / 100, row["currency"], locale=lang),
-        "balance": f"{format_decimal(Decimal(row['balance']).normalize(), locale=lang)} {tr.gettext('pts')}",
-        "manager_name": row["manager_name"],
-        "tier": row["tier_name"],
-        "next_tier": row["next_tier_name"],
-        "to_next_tier": format_decimal(Decimal(row["points_to_next_tier"]).normalize(), locale=lang)
-        if row["points_to_next_tier"] is not None else None,
-        "quotes": [
-            {**q, "text": trim_words(mask_contacts(q["text"]))} for q in row["quotes"]
-        ],
-    }
-    return (
-        ctx["subject"],
-        env.get_template("recognition.txt.j2").render(ctx),
-        env.get_template("recognition.html.j2").render(ctx),
-    )
+    @pass_eval_context
+    def gettext(eval_ctx: Any, string: str, /, **variables: Any) -> str:
+        rv = translate(string)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return gettext
+
+
+class RecognitionRenderer:
+    """Renders recognition messages from one templates folder (a program's own, or Plaudit's):
+    one Jinja environment per language, its translations installed once, its templates looked
+    up once."""
+
+    def __init__(self, program_templates: str | None = None) -> None:
+        self.program_templates = program_templates
+        self._by_locale: dict[str, tuple[Environment, Any, Any]] = {}
+
+    def _localized(self, locale: str) -> tuple[Environment, Any, Any]:
+        if locale not in self._by_locale:
+            env = environment(self.program_templates)
+            tr = translations(locale)
+            env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
+            env.globals["gettext"] = env.globals["_"] = _newstyle_gettext(tr.gettext)
+            self._by_locale[locale] = (
+                env, env.get_template("recognition.txt.j2"), env.get_template("recognition.html.j2"))
+        return self._by_locale[locale]
+
+    def render(self, row: dict[str, Any]) -> tuple[str, str, str]:
+        """(subject, text, html) for one recognition message, in the employee's language."""
+        from babel.dates import format_date
+        from babel.numbers import format_currency, format_decimal
+
+        definition = row["program_definition"]
+        locale = choose_locale(row["locale"], definition.get("communications", {}).get("default_locale"))
+        _, text_template, html_template = self._localized(locale)
+        tr = translations(locale)
+        lang = babel_locale(locale)
+        first_name = row["full_name"].split(" ", 1)[0]
+        period = datetime.strptime(row["period"], "%Y-%m")
+        ctx = {
+            "subject": tr.gettext("%(name)s, your customers noticed") % {"name": first_name},
+            "first_name": first_name,
+            "program_title": definition["title"],
+            "locale": locale,
+            "period_label": format_date(period, "MMMM y", locale=lang),
+            "points": format_decimal(Decimal(row["points"]).normalize(), locale=lang),
+            "amount": format_currency(Decimal(row["amount_minor"]) / 100, row["currency"], locale=lang),
+            "balance": f"{format_decimal(Decimal(row['balance']).normalize(), locale=lang)} {tr.gettext('pts')}",
+            "manager_name": row["manager_name"],
+            "tier": row["tier_name"],
+            "next_tier": row["next_tier_name"],
+            "to_next_tier": format_decimal(Decimal(row["points_to_next_tier"]).normalize(), locale=lang)
+            if row["points_to_next_tier"] is not None else None,
+            "quotes": [
+                {**q, "text": trim_words(mask_contacts(q["text"]))} for q in row["quotes"]
+            ],
+        }
+        return ctx["subject"], text_template.render(ctx), html_template.render(ctx)
 
 
 class ProgramDefinitions:
@@ -282,7 +313,7 @@ def render_pending(conn: psycopg.Connection[Any]) -> int:
 
     Runs inside the caller's transaction: the messages are read through a server-side cursor
     and stored a batch at a time."""
-    envs: dict[str | None, Environment] = {}
+    renderers: dict[str | None, RecognitionRenderer] = {}
     definitions = ProgramDefinitions(conn)
     rendered = 0
     with conn.cursor(name="plaudit_render_pending", row_factory=dict_row) as cur:
@@ -292,9 +323,9 @@ def render_pending(conn: psycopg.Connection[Any]) -> int:
             for row in map(definitions.attach, batch):
                 definition = row["program_definition"]
                 folder = program_templates_dir(definition)
-                env = envs.get(folder) or envs.setdefault(folder, environment(folder))
+                renderer = renderers.get(folder) or renderers.setdefault(folder, RecognitionRenderer(folder))
                 try:
-                    subject, text, html = render_recognition(env, row)
+                    subject, text, html = renderer.render(row)
                 except TemplateError as exc:  # a program's template that fails, or that the sandbox stops
                     failed.append([f"template error ({type(exc).__name__}): {exc}"[:500], row["outbox_id"]])
                     continue
@@ -531,7 +562,7 @@ def preview_award(url: str, award_id: str) -> tuple[str, str, str]:
                 f"no award with id {award_id!r}: `plaudit approvals list --status all` shows the ids"
             )
         ProgramDefinitions(conn).attach(row)
-    return render_recognition(environment(program_templates_dir(row["program_definition"])), row)
+    return RecognitionRenderer(program_templates_dir(row["program_definition"])).render(row)
 
 
 def list_outbox(url: str, state: str | None = None) -> list[dict[str, Any]]:
