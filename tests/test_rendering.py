@@ -62,3 +62,17 @@ def test_a_program_template_translates_and_escapes_in_the_sandbox(tmp_path: Path
     (tmp_path / "recognition.txt.j2").write_text("{{ first_name.__class__.__mro__ }}")
     with pytest.raises(SecurityError):
         RecognitionRenderer(str(tmp_path)).render(row())
+
+
+def test_literals_are_translated_when_compiled_and_the_rest_when_rendered():
+    """`_("a literal")` is translated once, when the template is compiled (its code holds the
+    translation, not a call); `_()` of a variable is translated when rendered; both escape the same."""
+    from flows.publish.emails import environment
+
+    env = environment(None, "fr")
+    source = '{{ _("Your manager: %(name)s", name=n) }}|{{ _("Balance") }}|{{ _(word) }}|{{ _("100%%") }}'
+    code = env.compile(source, raw=True)
+    assert "Votre responsable" in code and "Solde" in code and "Balance" not in code
+    html = env.from_string(source).render(n="<i>Mo</i>", word="Balance")
+    assert html == "Votre responsable : &lt;i&gt;Mo&lt;/i&gt;|Solde|Solde|100%"
+    assert environment(None).from_string(source).render(n="Mo", word="Balance") == "Your manager: Mo|Balance|Balance|100%"

@@ -13,6 +13,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -31,10 +32,12 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
+    nodes,
     pass_eval_context,
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -57,37 +60,95 @@ def trim_words(text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def environment(program_templates: str | None = None) -> Environment:
+def _newstyle_gettext(translate: Any) -> Any:
+    """Jinja's newstyle `gettext` for one language, called straight (`{% trans %}` blocks, and `_()`
+    of anything but a literal): the i18n extension's wrapper calls the translation through the
+    template context a second time, and its `_` alias went through it once more. What it returns
+    is the same: the translation, marked safe where the template autoescapes, with the variables
+    put in by `%` (so escaped there), even when there are none."""
+
+    @pass_eval_context
+    def gettext(eval_ctx: Any, string: str, /, **variables: Any) -> str:
+        rv = translate(string)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return gettext
+
+
+class _TranslatedLiterals(NodeTransformer):
+    """`_("a literal", name=...)` in a template, translated when the template is compiled: the
+    literal's translation, marked safe where the template autoescapes, `%` its variables (escaped
+    there), which is what the newstyle `_` returns when it is called, without the call."""
+
+    def __init__(self, translate: Callable[[str], str]) -> None:
+        self.translate = translate
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:  # noqa: N802 - the visitor's naming
+        node = self.generic_visit(node)
+        if (isinstance(node.node, nodes.Name) and node.node.name == "_" and len(node.args) == 1
+                and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)
+                and node.dyn_args is None and node.dyn_kwargs is None):
+            translated = nodes.MarkSafeIfAutoescape(nodes.Const(self.translate(node.args[0].value)))
+            variables = nodes.Dict([nodes.Pair(nodes.Const(k.key), k.value) for k in node.kwargs])
+            return nodes.Mod(translated, variables, lineno=node.lineno)
+        return node
+
+
+class _LiteralsTranslated:
+    """An environment whose templates have their `_("literal")` translated when compiled (each
+    rendering called `_` 18 times a message, about a fifth of its time: the 2,000 emails/s target,
+    bench/RESULTS.md). Jinja has no public step between parsing and compiling, so this one wraps
+    `_parse`; were it not called, `_` would be called when rendering, as before: the same output."""
+
+    translate_literals: Callable[[str], str] | None = None
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)  # type: ignore[misc]
+        return _TranslatedLiterals(self.translate_literals).visit(tree) if self.translate_literals else tree
+
+
+class _Environment(_LiteralsTranslated, Environment):
+    pass
+
+
+class _SandboxedEnvironment(_LiteralsTranslated, SandboxedEnvironment):
+    pass
+
+
+def environment(program_templates: str | None = None, language: str | None = None) -> Environment:
     """The Jinja2 environment: autoescaped HTML, StrictUndefined, gettext.
 
     With a program's own templates folder, those templates come first and
     everything renders in the sandbox: a program file is data, not code.
+    With a `language`, its translations are installed (a template's `_("a literal")` translated
+    when it is compiled); without, the messages stay as written.
     """
+    options: dict[str, Any] = {
+        "autoescape": select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+        "undefined": StrictUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "extensions": ["jinja2.ext.i18n"],
+        "auto_reload": False,  # templates do not change while a process renders: no stat() per message
+    }
+    env: Environment
     if program_templates:
         folder = Path(program_templates)
         if not folder.is_dir():
             raise ConfigError(f"the program's templates folder {folder} does not exist")
-        env: Environment = SandboxedEnvironment(
-            loader=ChoiceLoader([FileSystemLoader(folder), FileSystemLoader(TEMPLATES_DIR)]),
-            autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            extensions=["jinja2.ext.i18n"],
-            auto_reload=False,
-        )
-        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        env = _SandboxedEnvironment(
+            loader=ChoiceLoader([FileSystemLoader(folder), FileSystemLoader(TEMPLATES_DIR)]), **options)
+    else:
+        env = _Environment(loader=FileSystemLoader(TEMPLATES_DIR), **options)
+    if language is None:
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
         return env
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-        auto_reload=False,  # templates do not change while a process renders: no stat() per message
-    )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
+    tr = translations(language)
+    env.translate_literals = tr.gettext  # type: ignore[attr-defined]
+    env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext"] = env.globals["_"] = _newstyle_gettext(tr.gettext)
     return env
 
 
@@ -217,27 +278,10 @@ _ONE_AWARD = {
 }
 
 
-def _newstyle_gettext(translate: Any) -> Any:
-    """Jinja's newstyle `gettext` for one language, called straight: the i18n extension's wrapper
-    calls the translation through the template context a second time, and its `_` alias goes through
-    it once more (together a third of the rendering time; the 2,000 emails/s target, bench/RESULTS.md).
-    What it returns is the same: the translation, marked safe where the template autoescapes, with
-    the variables put in by `%` (so escaped there), even when there are none."""
-
-    @pass_eval_context
-    def gettext(eval_ctx: Any, string: str, /, **variables: Any) -> str:
-        rv = translate(string)
-        if eval_ctx.autoescape:
-            rv = Markup(rv)
-        return rv % variables
-
-    return gettext
-
-
 class RecognitionRenderer:
     """Renders recognition messages from one templates folder (a program's own, or Plaudit's):
-    one Jinja environment per language, its translations installed once, its templates looked
-    up once."""
+    one Jinja environment per language, its translations installed and its templates compiled
+    and looked up once."""
 
     def __init__(self, program_templates: str | None = None) -> None:
         self.program_templates = program_templates
@@ -245,10 +289,7 @@ class RecognitionRenderer:
 
     def _localized(self, locale: str) -> tuple[Environment, Any, Any]:
         if locale not in self._by_locale:
-            env = environment(self.program_templates)
-            tr = translations(locale)
-            env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
-            env.globals["gettext"] = env.globals["_"] = _newstyle_gettext(tr.gettext)
+            env = environment(self.program_templates, locale)
             self._by_locale[locale] = (
                 env, env.get_template("recognition.txt.j2"), env.get_template("recognition.html.j2"))
         return self._by_locale[locale]
