@@ -61,21 +61,14 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import psycopg
-    from psycopg import sql
     from psycopg.rows import dict_row
+    from run import award_messages
 
     from flows.publish import emails
     from plaudit import db
 
     with psycopg.connect(db.database_url(migrate=False), row_factory=dict_row) as conn:
-        rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(
-            source=sql.SQL("from (select * from plaudit.awards order by award_id limit 5000) a"
-                           " cross join lateral (select a.award_id as outbox_id,"
-                           " '<bench@plaudit.invalid>' as message_id, 'bench@example.invalid' as recipient_email,"
-                           " now() as queued_at, 0 as attempts) as o"),
-            where=sql.SQL(""))).fetchall()
-        definitions = emails.ProgramDefinitions(conn)
-        rows = [definitions.attach(row) for row in rows]
+        rows = award_messages(conn)
     if not rows:
         sys.exit(f"no awards in {args.home}'s database: run `make bench` first")
     rows += [{**row, "locale": "fr"} for row in rows]

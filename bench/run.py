@@ -40,6 +40,7 @@ import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # feedback rows wanted, employees; days follow from the generator's ~1.26 responses per employee-day
@@ -205,6 +206,26 @@ def floor(url: str, inbox: Path, night_end: str) -> dict[str, float]:
             "employee_periods": len(rows)}
 
 
+def award_messages(conn: Any, limit: int = 5000) -> list[dict[str, Any]]:
+    """The recognition message each of the first `limit` awards would get, whether queued or not
+    (rows of `emails._CONTEXT_SQL` with their program definitions), through a `dict_row` connection."""
+    from psycopg import sql
+
+    from flows.publish import emails
+
+    rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(
+        # the awards in a subquery with its LIMIT, which the planner cannot flatten: the
+        # per-message lookups run for those awards only, whatever the statistics say
+        source=sql.SQL("from (select * from plaudit.awards order by award_id limit {}) a"
+                       " cross join lateral (select a.award_id as outbox_id,"
+                       " '<bench@plaudit.invalid>' as message_id, 'bench@example.invalid' as recipient_email,"
+                       " now() as queued_at, 0 as attempts) as o").format(sql.Literal(limit)),
+        where=sql.SQL(""),
+    )).fetchall()
+    definitions = emails.ProgramDefinitions(conn)
+    return [definitions.attach(row) for row in rows]
+
+
 def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
     import psycopg
     from psycopg import sql
@@ -218,20 +239,13 @@ def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
             where=sql.SQL("where o.template = 'recognition'"),
         )).fetchall()
         queued = bool(rows)
-        if not rows:
+        if rows:
+            definitions = emails.ProgramDefinitions(conn)
+            rows = [definitions.attach(row) for row in rows]
+        else:
             # no award approved, so nothing queued (the budget defers them at M and L): the message
             # each award would get once approved, up to 5,000 of them, is the same work
-            rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(
-                # the 5,000 in a subquery with its LIMIT, which the planner cannot flatten: the
-                # per-message lookups run for those awards only, whatever the statistics say
-                source=sql.SQL("from (select * from plaudit.awards order by award_id limit 5000) a"
-                               " cross join lateral (select a.award_id as outbox_id,"
-                               " '<bench@plaudit.invalid>' as message_id, 'bench@example.invalid' as recipient_email,"
-                               " now() as queued_at, 0 as attempts) as o"),
-                where=sql.SQL(""),
-            )).fetchall()
-        definitions = emails.ProgramDefinitions(conn)
-        rows = [definitions.attach(row) for row in rows]
+            rows = award_messages(conn)
     if not rows:
         return {"emails_per_s": 0.0, "rendered": 0}
     renderer = emails.RecognitionRenderer()
