@@ -31,6 +31,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     nodes,
     pass_eval_context,
@@ -285,13 +286,13 @@ class RecognitionRenderer:
 
     def __init__(self, program_templates: str | None = None) -> None:
         self.program_templates = program_templates
-        self._by_locale: dict[str, tuple[Environment, Any, Any]] = {}
+        self._by_locale: dict[str, tuple[Template, Template]] = {}
 
-    def _localized(self, locale: str) -> tuple[Environment, Any, Any]:
+    def _templates(self, locale: str) -> tuple[Template, Template]:
+        """The text and HTML templates in a language, compiled the first time it is asked for."""
         if locale not in self._by_locale:
             env = environment(self.program_templates, locale)
-            self._by_locale[locale] = (
-                env, env.get_template("recognition.txt.j2"), env.get_template("recognition.html.j2"))
+            self._by_locale[locale] = env.get_template("recognition.txt.j2"), env.get_template("recognition.html.j2")
         return self._by_locale[locale]
 
     def render(self, row: dict[str, Any]) -> tuple[str, str, str]:
@@ -301,7 +302,7 @@ class RecognitionRenderer:
 
         definition = row["program_definition"]
         locale = choose_locale(row["locale"], definition.get("communications", {}).get("default_locale"))
-        _, text_template, html_template = self._localized(locale)
+        text_template, html_template = self._templates(locale)
         tr = translations(locale)
         lang = babel_locale(locale)
         first_name = row["full_name"].split(" ", 1)[0]
