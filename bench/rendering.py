@@ -16,7 +16,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -42,14 +41,6 @@ def _renderer(module: types.ModuleType) -> Callable[[dict[str, Any]], tuple[str,
     return lambda row: module.render_recognition(env, row)
 
 
-def _rate(render: Callable[[dict[str, Any]], Any], rows: list[dict[str, Any]], seconds: float) -> float:
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        render(rows[n % len(rows)])
-        n += 1
-    return n / (time.perf_counter() - t0)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("home", type=Path)
@@ -62,7 +53,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     import psycopg
     from psycopg.rows import dict_row
-    from run import award_messages
+    from run import award_messages, rendered_for
 
     from flows.publish import emails
     from plaudit import db
@@ -79,7 +70,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in arms}
     for _ in range(args.rounds):
         for name in (name_b, name_a):
-            rates[name].append(_rate(arms[name], rows, args.seconds))
+            rates[name].append(rendered_for(arms[name], rows, args.seconds)[1])
         print("  ".join(f"{n}: {r[-1]:,.0f}/s" for n, r in rates.items()), flush=True)
     best = max(rates[name_a]) / max(rates[name_b])
     mean = sum(rates[name_a]) / sum(rates[name_b])

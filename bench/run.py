@@ -248,13 +248,17 @@ def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
             rows = award_messages(conn)
     if not rows:
         return {"emails_per_s": 0.0, "rendered": 0}
-    renderer = emails.RecognitionRenderer()
+    n, per_second = rendered_for(emails.RecognitionRenderer().render, rows, seconds)
+    return {"emails_per_s": round(per_second), "rendered": n, "distinct_messages": len(rows), "queued": queued}
+
+
+def rendered_for(render: Any, rows: list[dict[str, Any]], seconds: float) -> tuple[int, float]:
+    """`render` the rows one after another, again and again, for `seconds`: (messages, messages per second)."""
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        renderer.render(rows[n % len(rows)])
+        render(rows[n % len(rows)])
         n += 1
-    return {"emails_per_s": round(n / (time.perf_counter() - t0)), "rendered": n, "distinct_messages": len(rows),
-            "queued": queued}
+    return n, n / (time.perf_counter() - t0)
 
 
 def main() -> None:
