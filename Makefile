@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed-stamp
 # uv installs the stack in seconds (pip takes a minute); it is installed into the venv first.
 # --compile-bytecode: the libraries' .pyc files are written once here. Without them a process
 # compiles every module it imports, each time, where PYTHONDONTWRITEBYTECODE is set (as on the
-# machines this project is built on): importing Prefect, dbt and GX then took 18.7 s instead of 9.0 (docs/decisions.md).
+# machines this project is built on): importing Prefect, dbt and GX then took 18.7 s instead of
+# 9.0 (docs/decisions.md).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv

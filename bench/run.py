@@ -206,24 +206,29 @@ def floor(url: str, inbox: Path, night_end: str) -> dict[str, float]:
             "employee_periods": len(rows)}
 
 
-def award_messages(conn: Any, limit: int = 5000) -> list[dict[str, Any]]:
-    """The recognition message each of the first `limit` awards would get, whether queued or not
-    (rows of `emails._CONTEXT_SQL` with their program definitions), through a `dict_row` connection."""
+def _messages(conn: Any, source: Any, where: Any) -> list[dict[str, Any]]:
+    """Rows of `emails._CONTEXT_SQL` for `source` and `where`, with their program definitions (the
+    rows the nightly rendering reads), through a `dict_row` connection."""
     from psycopg import sql
 
     from flows.publish import emails
 
-    rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(
-        # the awards in a subquery with its LIMIT, which the planner cannot flatten: the
-        # per-message lookups run for those awards only, whatever the statistics say
-        source=sql.SQL("from (select * from plaudit.awards order by award_id limit {}) a"
-                       " cross join lateral (select a.award_id as outbox_id,"
-                       " '<bench@plaudit.invalid>' as message_id, 'bench@example.invalid' as recipient_email,"
-                       " now() as queued_at, 0 as attempts) as o").format(sql.Literal(limit)),
-        where=sql.SQL(""),
-    )).fetchall()
+    rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(source=source, where=where)).fetchall()
     definitions = emails.ProgramDefinitions(conn)
     return [definitions.attach(row) for row in rows]
+
+
+def award_messages(conn: Any, limit: int = 5000) -> list[dict[str, Any]]:
+    """The recognition message each of the first `limit` awards would get, whether queued or not."""
+    from psycopg import sql
+
+    # the awards in a subquery with its LIMIT, which the planner cannot flatten: the
+    # per-message lookups run for those awards only, whatever the statistics say
+    return _messages(conn, sql.SQL(
+        "from (select * from plaudit.awards order by award_id limit {}) a"
+        " cross join lateral (select a.award_id as outbox_id,"
+        " '<bench@plaudit.invalid>' as message_id, 'bench@example.invalid' as recipient_email,"
+        " now() as queued_at, 0 as attempts) as o").format(sql.Literal(limit)), sql.SQL(""))
 
 
 def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
@@ -234,15 +239,10 @@ def render_rate(url: str, seconds: float = 5.0) -> dict[str, float]:
     from flows.publish import emails
 
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        rows = conn.execute(sql.SQL(emails._CONTEXT_SQL).format(
-            source=sql.SQL("from plaudit.outbox o join plaudit.awards a on a.award_id = o.award_id"),
-            where=sql.SQL("where o.template = 'recognition'"),
-        )).fetchall()
+        # every queued recognition message, rendered or not: the outbox the nightly rendering reads
+        rows = _messages(conn, emails._PENDING_RENDER["source"], sql.SQL("where o.template = 'recognition'"))
         queued = bool(rows)
-        if rows:
-            definitions = emails.ProgramDefinitions(conn)
-            rows = [definitions.attach(row) for row in rows]
-        else:
+        if not rows:
             # no award approved, so nothing queued (the budget defers them at M and L): the message
             # each award would get once approved, up to 5,000 of them, is the same work
             rows = award_messages(conn)

@@ -13,13 +13,13 @@
 {#- The temporary table's columns (in order) when the target has the same names and types, else none. -#}
 {% macro plaudit_same_columns(temp_relation, target_relation) -%}
   {%- call statement('plaudit_columns', fetch_result=True) -%}
-    with columns as (
-      select a.attrelid = to_regclass(format('pg_temp.%I', '{{ temp_relation.identifier }}')) as is_temp,
-        a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) as data_type
-      from pg_attribute a
-      where a.attrelid in (to_regclass(format('pg_temp.%I', '{{ temp_relation.identifier }}')),
-                           to_regclass(format('%I.%I', '{{ target_relation.schema }}', '{{ target_relation.identifier }}')))
-        and a.attnum > 0 and not a.attisdropped
+    with relations as (
+      select to_regclass(format('pg_temp.%I', '{{ temp_relation.identifier }}')) as temp,
+        to_regclass(format('%I.%I', '{{ target_relation.schema }}', '{{ target_relation.identifier }}')) as target
+    ), columns as (
+      select a.attrelid = r.temp as is_temp, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) as data_type
+      from relations r join pg_attribute a on a.attrelid in (r.temp, r.target)
+      where a.attnum > 0 and not a.attisdropped
     )
     select attname, data_type,
       (select array_agg(attname || ' ' || data_type order by attname) from columns where is_temp)
