@@ -433,6 +433,7 @@ def config_show(as_json: bool = typer.Option(False, "--json", help="print JSON")
         "PLAUDIT_INGEST_PARALLEL_MIN_BYTES": str(s.ingest_parallel_min_bytes),
         "PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB": "(unused: PLAUDIT_DATABASE_URL is set)" if s.database_url
         else f"{s.embedded_shared_buffers_mb} (read at the embedded server's start)",
+        "PLAUDIT_DBT_LOG_LEVEL": s.dbt_log_level,
         "PLAUDIT_REBUILD_TABLES": os.environ.get("PLAUDIT_REBUILD_TABLES") or "false",
     }
     data = {k: {"value": v, "from": "environment" if os.environ.get(k) else "default"} for k, v in rows.items()}

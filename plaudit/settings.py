@@ -20,6 +20,7 @@ All settings come from environment variables; nothing else is read implicitly.
 | PLAUDIT_INGEST_WORKERS  | the machine's cores      | processes that load event files of different kinds at once (1: one file at a time) |
 | PLAUDIT_INGEST_PARALLEL_MIN_BYTES | 33554432       | event files smaller than this in total load in one process |
 | PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB | an eighth of memory, 128 to 2048 | the embedded server's shared_buffers, read at its start (plaudit/db.py) |
+| PLAUDIT_DBT_LOG_LEVEL   | debug                    | what dbt writes to $PLAUDIT_HOME/dbt/logs/dbt.log: debug (every SQL statement it ran), info (each model and test, warnings and errors; a build's Python about 0.85 the time), warn, error or none |
 | PLAUDIT_REBUILD_TABLES  | false                    | true: dbt builds every table model each night, changed inputs or not (read by dbt_project/macros/materializations/table.sql; for raw tables written without statement triggers firing, such as by logical replication) |
 
 When PLAUDIT_HASH_KEY is unset, a random key is created once in
@@ -53,6 +54,7 @@ class Settings:
     ingest_workers: int = 1
     ingest_parallel_min_bytes: int = 32 * 2**20
     embedded_shared_buffers_mb: int = 128
+    dbt_log_level: str = "debug"
 
     @property
     def pgdata(self) -> Path:
@@ -84,7 +86,24 @@ def load() -> Settings:
         ingest_workers=_number("PLAUDIT_INGEST_WORKERS", os.cpu_count() or 1, int),
         ingest_parallel_min_bytes=_number("PLAUDIT_INGEST_PARALLEL_MIN_BYTES", 32 * 2**20, int),
         embedded_shared_buffers_mb=_number("PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB", _default_shared_buffers_mb(), int, 16),
+        dbt_log_level=_choice("PLAUDIT_DBT_LOG_LEVEL", DBT_LOG_LEVELS),
     )
+
+
+# dbt's own levels for its file log, the first the default (docs/decisions.md, "dbt's file log")
+DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if not raw:
+        return choices[0]
+    if raw.strip().lower() not in choices:
+        from plaudit.errors import ConfigError
+
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}: set it to one of them "
+                          f"(or unset it for {choices[0]})")
+    return raw.strip().lower()
 
 
 def _default_shared_buffers_mb() -> int:

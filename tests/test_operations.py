@@ -112,6 +112,32 @@ def test_config_show_prints_every_setting_the_settings_table_documents():
     assert shown["PLAUDIT_EMBEDDED_SHARED_BUFFERS_MB"]["from"] == "default"
 
 
+def test_the_dbt_log_level_decides_what_dbt_writes_to_its_log(fresh_db, monkeypatch):
+    """PLAUDIT_DBT_LOG_LEVEL reaches dbt: at debug its log holds every statement it ran, at info only the
+    nodes it built; anything else is refused, naming the levels."""
+    from flows.transform import dbt
+    from plaudit import settings
+    from plaudit.errors import ConfigError
+
+    log = settings.load().home / "dbt" / "logs" / "dbt.log"
+
+    def statements_logged(level: str) -> tuple[int, int]:
+        monkeypatch.setenv("PLAUDIT_DBT_LOG_LEVEL", level)
+        before = log.stat().st_size if log.exists() else 0
+        dbt.build(fresh_db, night="2026-10-31", program="demo", select="stg_raw__employees", command="run")
+        with open(log, "rb") as f:  # what this build added (all of it if dbt began a new file at 10 MB)
+            f.seek(before if log.stat().st_size >= before else 0)
+            added = f.read().decode(errors="replace")
+        return added.count("SQL status"), added.count("stg_raw__employees")
+
+    debug, info = statements_logged("debug"), statements_logged("info")
+    assert debug[0] > 0 and debug[1] > 0
+    assert info == (0, info[1]) and info[1] > 0
+    monkeypatch.setenv("PLAUDIT_DBT_LOG_LEVEL", "verbose")
+    with pytest.raises(ConfigError, match="PLAUDIT_DBT_LOG_LEVEL='verbose' is not one of debug, info, warn"):
+        settings.load()
+
+
 @pytest.mark.slow
 def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(e2e, plaudit_in_process):
     """The commands run in this process (plaudit_in_process: the code `plaudit backfill` runs)."""
@@ -161,7 +187,8 @@ def test_secrets_never_reach_the_logs(cli_env, tmp_path):
     controller.start()
     try:
         env = cli_env | {"PLAUDIT_SMTP_URL": f"smtp://mailer:{password}@127.0.0.1:{port}",
-                         "PLAUDIT_HASH_KEY": hash_key, "PREFECT_LOGGING_LEVEL": "DEBUG"}
+                         "PLAUDIT_HASH_KEY": hash_key, "PREFECT_LOGGING_LEVEL": "DEBUG",
+                         "PLAUDIT_DBT_LOG_LEVEL": "debug"}  # every SQL statement dbt ran (the suite's default is info)
         r = cli("run", "--night", "2026-10-31", "--program", "e2e", "--json", env=env)
         assert r.returncode == 0, r.stderr[-2000:]
         assert json.loads(r.stdout)["emails_sent"] == 1 and len(received) == 1  # the login worked

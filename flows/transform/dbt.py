@@ -36,6 +36,7 @@ def _prepare(url: str, target_dir: str = "target") -> list[str]:
         "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(target),
         "--log-path", str(logs),
+        "--log-level-file", s.dbt_log_level,
     ]
 
 
