@@ -138,6 +138,17 @@ def test_the_dbt_log_level_decides_what_dbt_writes_to_its_log(fresh_db, monkeypa
         settings.load()
 
 
+def test_a_dbt_selection_of_nothing_is_an_error(fresh_db):
+    """dbt itself only warns and succeeds having done nothing: a misspelt model, or a tag (the ledger's
+    catch-up selects `tag:ledger_catch_up`) that no model has any more."""
+    from flows.transform import dbt
+    from plaudit.errors import PlauditError
+
+    with pytest.raises(PlauditError, match="--select 'stg_employees' matched nothing"):
+        dbt.build(fresh_db, night="2026-10-31", program="demo", select="stg_employees", command="run")
+    assert dbt.build(fresh_db, night="2026-10-31", program="demo", select="stg_raw__employees", command="run").models == 1
+
+
 @pytest.mark.slow
 def test_backfill_runs_nights_in_order_skips_completed_ones_and_resumes(e2e, plaudit_in_process):
     """The commands run in this process (plaudit_in_process: the code `plaudit backfill` runs)."""
@@ -198,7 +209,9 @@ def test_secrets_never_reach_the_logs(cli_env, tmp_path):
     url = cli_env["PLAUDIT_DB_NAME"]
     logs = [r.stdout, r.stderr, shown.stdout]
     home = Path(os.environ["PLAUDIT_HOME"])
-    logs += [p.read_text(errors="replace") for p in (home / "dbt" / "logs").glob("*.log")]
+    dbt_logs = [p.read_text(errors="replace") for p in (home / "dbt" / "logs").glob("*.log")]
+    assert any("SQL status" in text for text in dbt_logs)  # the statements too: dbt's log at its most verbose
+    logs += dbt_logs
     with psycopg.connect(db.database_url()) as conn:
         logs += [str(row) for row in conn.execute("select summary, error from plaudit.runs")]
         logs += [str(row) for row in conn.execute("select * from plaudit.outbox")]

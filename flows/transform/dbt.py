@@ -91,6 +91,10 @@ def build(
         out.manifest_hash = hashlib.sha256(manifest_file.read_bytes()).hexdigest()[:12]
     if res.result is None:
         raise PlauditError(f"dbt {command} did not run: {res.exception}")
+    if select and not any(r.node.resource_type != "operation" for r in res.result.results):
+        # dbt only warns, and succeeds having done nothing (a misspelt name, a tag no model has any more)
+        raise PlauditError(f"dbt {command} --select {select!r} matched nothing in {PROJECT_DIR}: check the "
+                           f"names and tags it selects (`dbt ls --select {select}` lists what it matches).")
     for r in res.result.results:
         node = r.node
         status = str(r.status).lower().split(".")[-1]
