@@ -27,8 +27,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 # dbt's file log without every SQL statement: a build of the fixture night spent about 15% of its
 # Python writing them (5.89 s of CPU at debug, 5.02 s at info, six alternate pairs in one process;
-# docs/decisions.md, "dbt's file log"). The test of the setting, and the one that greps the logs
-# for secrets, ask for debug themselves.
+# docs/decisions.md, "dbt's file log"; whole suites on this noisy machine did not show it). The
+# test of the setting, and the one that greps the logs for secrets, ask for debug themselves.
 os.environ.setdefault("PLAUDIT_DBT_LOG_LEVEL", "info")
 
 
