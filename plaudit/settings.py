@@ -95,15 +95,14 @@ DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> str:
-    raw = os.environ.get(name)
-    if not raw:
-        return choices[0]
-    if raw.strip().lower() not in choices:
+    raw = os.environ.get(name) or ""
+    value = raw.strip().lower() or choices[0]
+    if value not in choices:
         from plaudit.errors import ConfigError
 
         raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}: set it to one of them "
                           f"(or unset it for {choices[0]})")
-    return raw.strip().lower()
+    return value
 
 
 def _default_shared_buffers_mb() -> int:
